@@ -1,0 +1,79 @@
+package health
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Observation is everything the leader knows about one owner host at one moment. The
+// controller fills it from one batched read per round; Decide turns it into a verdict.
+type Observation struct {
+	// EC2Known is true when EC2 was read this round; without it the EC2 fields are not
+	// evidence of anything.
+	EC2Known bool
+	// EC2State is the instance state: pending, running, stopping, stopped,
+	// shutting-down or terminated.
+	EC2State string
+	// InstanceStatus and SystemStatus are the EC2 status checks: ok, impaired,
+	// insufficient-data, not-applicable, initializing or "" (unknown).
+	InstanceStatus, SystemStatus string
+
+	// ProbeFailures is the number of consecutive probe rounds of the owner that failed,
+	// counted by the leader.
+	ProbeFailures int
+
+	// Registered is true when the owner registered in the registry at some point during
+	// this leadership; only then is a missing registration key evidence.
+	Registered bool
+	// LeaseAlive is true when the owner's registration key (held by its session lease)
+	// exists now.
+	LeaseAlive bool
+
+	// FleetKnown is true when fleet's machine list was read this round.
+	FleetKnown bool
+	// FleetPresent is true when that list holds the owner's machine.
+	FleetPresent bool
+
+	// WitnessesAssigned is how many witnesses the owner was given.
+	WitnessesAssigned int
+	// Reports are what the witnesses published, at most one per witness is counted (the
+	// newest).
+	Reports []WitnessReport
+
+	// EtcdHealthy is false when the leader's own etcd footing is in doubt; the verdict is
+	// then computed but never actionable.
+	EtcdHealthy bool
+}
+
+// WitnessReport is what one witness last published about the owner.
+type WitnessReport struct {
+	// Witness names the reporting instance.
+	Witness string
+	// Reachable is the witness's own probe result.
+	Reachable bool
+	// At is when the witness probed.
+	At time.Time
+	// Detail is the witness's probe error, if any.
+	Detail string
+}
+
+// Validate rejects observations that cannot be reasoned about, naming the field.
+func (o Observation) Validate() error {
+	var errs []error
+	if o.ProbeFailures < 0 {
+		errs = append(errs, fmt.Errorf("probe failures: must not be negative, got %d", o.ProbeFailures))
+	}
+	if o.WitnessesAssigned < 0 {
+		errs = append(errs, fmt.Errorf("witnesses assigned: must not be negative, got %d", o.WitnessesAssigned))
+	}
+	for i, r := range o.Reports {
+		if r.Witness == "" {
+			errs = append(errs, fmt.Errorf("reports[%d].witness: must not be empty", i))
+		}
+		if r.At.IsZero() {
+			errs = append(errs, fmt.Errorf("reports[%d].at: must be set (witness %q)", i, r.Witness))
+		}
+	}
+	return errors.Join(errs...)
+}
