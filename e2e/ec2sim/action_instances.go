@@ -1,0 +1,451 @@
+package ec2sim
+
+import (
+	"strconv"
+	"strings"
+)
+
+var instanceFilters = map[string]bool{
+	"instance-id": true, "private-ip-address": true, "instance-state-name": true, "instance-state-code": true,
+	"availability-zone": true, "block-device-mapping.volume-id": true, "block-device-mapping.status": true,
+	"block-device-mapping.device-name": true, "tag-key": true, "tag-value": true,
+}
+
+var statusFilters = map[string]bool{
+	"instance-state-name": true, "instance-state-code": true, "availability-zone": true,
+	"instance-status.status": true, "instance-status.reachability": true,
+	"system-status.status": true, "system-status.reachability": true, "event.code": true,
+}
+
+// bdmStatus maps an attachment state to the instance's block device mapping
+// status, which has no "busy": a busy detach shows as detaching.
+func bdmStatus(state string) string {
+	if state == attBusy {
+		return attDetaching
+	}
+	return state
+}
+
+// explicitInstances validates InstanceId.N and returns them sorted, or the
+// whole-call NotFound error.
+func (s *Sim) explicitInstances(ids []string, dryRun bool) ([]string, *apiError) {
+	for _, id := range ids {
+		if !validInstanceID(id) {
+			return nil, malformedInstance(id)
+		}
+	}
+	if dryRun {
+		return nil, nil
+	}
+	ids = uniqueSorted(ids)
+	var missing []string
+	for _, id := range ids {
+		if s.instances[id] == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFoundInstances(missing)
+	}
+	return ids, nil
+}
+
+func (s *Sim) describeInstances(c *call) ([]byte, *apiError) {
+	p := c.p
+	p.scalars = map[string]bool{"MaxResults": true, "NextToken": true, "DryRun": true, "IncludeManagedResources": true}
+	p.lists = map[string]bool{"InstanceId": true}
+	p.filters = true
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	dry, err := p.boolean("DryRun")
+	if err != nil {
+		return nil, err
+	}
+	raw := p.list("InstanceId")
+	for _, id := range raw {
+		if !validInstanceID(id) {
+			return nil, malformedInstance(id)
+		}
+	}
+	fs, err := p.filterList()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFilterNames(fs, instanceFilters); err != nil {
+		return nil, err
+	}
+	pg, err := p.pageParams("DescribeInstances", "instancesSet", len(raw) > 0)
+	if err != nil {
+		return nil, err
+	}
+	if dry {
+		return nil, dryRunOK()
+	}
+	candidates := sortedKeys(s.instances)
+	if len(raw) > 0 {
+		if candidates, err = s.explicitInstances(raw, false); err != nil {
+			return nil, err
+		}
+	}
+	ms := compileFilters(fs)
+	var matched []string
+	for _, id := range candidates {
+		if s.instanceMatches(s.instances[id], ms) {
+			matched = append(matched, id)
+		}
+	}
+	pageIDs, next := paginate(matched, pg, "DescribeInstances")
+	out := describeInstancesResponse{Xmlns: ec2Namespace, RequestID: c.requestID, NextToken: next}
+	for _, id := range pageIDs {
+		out.Reservations = append(out.Reservations, xmlReservation{
+			ReservationID: "r-" + strings.TrimPrefix(id, "i-"), OwnerID: "123456789012",
+			Instances: []xmlInstance{s.renderInstance(s.instances[id])},
+		})
+	}
+	return marshal(out), nil
+}
+
+func (s *Sim) instanceMatches(in *instance, ms []matcher) bool {
+	for _, m := range ms {
+		if ok, isTag := tagMatch(m, in.tags); isTag {
+			if !ok {
+				return false
+			}
+			continue
+		}
+		var cand []string
+		switch m.name {
+		case "instance-id":
+			cand = []string{in.id}
+		case "private-ip-address":
+			cand = []string{in.privateIP}
+		case "instance-state-name":
+			cand = []string{in.state}
+		case "instance-state-code":
+			cand = []string{strconv.Itoa(instanceStateCodes[in.state])}
+		case "availability-zone":
+			cand = []string{in.az}
+		case "block-device-mapping.volume-id", "block-device-mapping.status", "block-device-mapping.device-name":
+			for _, v := range s.attachmentsOn(in.id) {
+				cand = append(cand, map[string]string{
+					"block-device-mapping.volume-id": v.id, "block-device-mapping.status": bdmStatus(v.att.state),
+					"block-device-mapping.device-name": v.att.device,
+				}[m.name])
+			}
+		}
+		if !m.anyMatch(cand...) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Sim) renderInstance(in *instance) xmlInstance {
+	x := xmlInstance{
+		InstanceID: in.id, ImageID: "ami-0abcdef1234567890",
+		State:        xmlState{Code: instanceStateCodes[in.state], Name: in.state},
+		InstanceType: "m6i.large", LaunchTime: ts(in.launched),
+		SubnetID: "subnet-0aaa", VpcID: "vpc-0bbb", PrivateIPAddress: in.privateIP,
+		RootDeviceType: "ebs", RootDeviceName: "/dev/xvda", Tags: xmlTags(in.tags),
+	}
+	x.Placement.AvailabilityZone, x.Placement.Tenancy = in.az, "default"
+	if in.privateIP != "" {
+		x.PrivateDNSName = "ip-" + strings.ReplaceAll(in.privateIP, ".", "-") + ".ec2.internal"
+	}
+	if in.state == "stopped" && in.userStopped {
+		x.Reason = "User initiated"
+		x.StateReason = &xmlStateReason{Code: "Client.UserInitiatedShutdown", Message: "Client.UserInitiatedShutdown: User initiated shutdown"}
+	}
+	for _, v := range s.attachmentsOn(in.id) {
+		var b xmlBDM
+		b.DeviceName = v.att.device
+		b.EBS.VolumeID, b.EBS.Status, b.EBS.AttachTime = v.id, bdmStatus(v.att.state), ts(v.att.attachTime)
+		x.BDM = append(x.BDM, b)
+	}
+	return x
+}
+
+// statusOf is an instance's status summaries and reachability details.
+func (s *Sim) statusOf(in *instance, impaired bool) (inst, sys xmlSummary) {
+	if in.state != "running" {
+		return xmlSummary{Status: "not-applicable"}, xmlSummary{Status: "not-applicable"}
+	}
+	summary := func(st string) xmlSummary {
+		if st == "" {
+			st = "ok"
+		}
+		if impaired {
+			st = "impaired"
+		}
+		d := xmlStatusDetail{Name: "reachability"}
+		switch st {
+		case "ok":
+			d.Status = "passed"
+		case "impaired":
+			d.Status, d.ImpairedSince = "failed", ts(in.statusSince)
+		case "initializing":
+			d.Status = "initializing"
+		default:
+			d.Status = "insufficient-data"
+		}
+		return xmlSummary{Status: st, Details: []xmlStatusDetail{d}}
+	}
+	return summary(in.instStatus), summary(in.sysStatus)
+}
+
+func (s *Sim) describeInstanceStatus(c *call) ([]byte, *apiError) {
+	p := c.p
+	p.scalars = map[string]bool{"MaxResults": true, "NextToken": true, "DryRun": true, "IncludeAllInstances": true, "IncludeManagedResources": true}
+	p.lists = map[string]bool{"InstanceId": true}
+	p.filters = true
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	dry, err := p.boolean("DryRun")
+	if err != nil {
+		return nil, err
+	}
+	all, err := p.boolean("IncludeAllInstances")
+	if err != nil {
+		return nil, err
+	}
+	raw := p.list("InstanceId")
+	if len(raw) > 100 {
+		return nil, badRequest("InvalidParameterValue", "Value (%d) for parameter instanceIds is invalid. Expecting at most 100 instance IDs.", len(raw))
+	}
+	for _, id := range raw {
+		if !validInstanceID(id) {
+			return nil, malformedInstance(id)
+		}
+	}
+	fs, err := p.filterList()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFilterNames(fs, statusFilters); err != nil {
+		return nil, err
+	}
+	pg, err := p.pageParams("DescribeInstanceStatus", "instancesSet", len(raw) > 0)
+	if err != nil {
+		return nil, err
+	}
+	if dry {
+		return nil, dryRunOK()
+	}
+	candidates := sortedKeys(s.instances)
+	if len(raw) > 0 {
+		if candidates, err = s.explicitInstances(raw, false); err != nil {
+			return nil, err
+		}
+	}
+	var imp *armedFault
+	for _, af := range c.fired {
+		if af.f.Kind == FaultImpaired {
+			imp = af
+			break
+		}
+	}
+	impUsed := false
+	ms := compileFilters(fs)
+	var rows []xmlInstanceStatus
+	for _, id := range candidates {
+		in := s.instances[id]
+		if in.state != "running" && !all {
+			continue
+		}
+		impaired := imp != nil && in.state == "running" && (imp.f.Resource == "" || imp.f.Resource == id)
+		impUsed = impUsed || impaired
+		inst, sys := s.statusOf(in, impaired)
+		row := xmlInstanceStatus{InstanceID: id, AvailabilityZone: in.az,
+			State: xmlState{Code: instanceStateCodes[in.state], Name: in.state}, SystemStatus: sys, InstanceStatus: inst}
+		if statusMatches(row, ms) {
+			rows = append(rows, row)
+		}
+	}
+	if impUsed && !imp.f.Sticky {
+		s.removeFault(imp.id)
+	}
+	ids := make([]string, len(rows))
+	byID := map[string]xmlInstanceStatus{}
+	for i, r := range rows {
+		ids[i] = r.InstanceID
+		byID[r.InstanceID] = r
+	}
+	pageIDs, next := paginate(ids, pg, "DescribeInstanceStatus")
+	out := describeInstanceStatusResponse{Xmlns: ec2Namespace, RequestID: c.requestID, NextToken: next}
+	for _, id := range pageIDs {
+		out.Statuses = append(out.Statuses, byID[id])
+	}
+	return marshal(out), nil
+}
+
+func statusMatches(r xmlInstanceStatus, ms []matcher) bool {
+	reach := func(sum xmlSummary) []string {
+		var out []string
+		for _, d := range sum.Details {
+			out = append(out, d.Status)
+		}
+		return out
+	}
+	for _, m := range ms {
+		var cand []string
+		switch m.name {
+		case "instance-state-name":
+			cand = []string{r.State.Name}
+		case "instance-state-code":
+			cand = []string{strconv.Itoa(r.State.Code)}
+		case "availability-zone":
+			cand = []string{r.AvailabilityZone}
+		case "instance-status.status":
+			cand = []string{r.InstanceStatus.Status}
+		case "instance-status.reachability":
+			cand = reach(r.InstanceStatus)
+		case "system-status.status":
+			cand = []string{r.SystemStatus.Status}
+		case "system-status.reachability":
+			cand = reach(r.SystemStatus)
+		case "event.code":
+			// No scheduled events are emulated: nothing matches.
+		}
+		if !m.anyMatch(cand...) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Sim) stopInstances(c *call) ([]byte, *apiError) {
+	p := c.p
+	p.scalars = map[string]bool{"Force": true, "DryRun": true, "Hibernate": true, "SkipOsShutdown": true}
+	p.lists = map[string]bool{"InstanceId": true}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	dry, err := p.boolean("DryRun")
+	if err != nil {
+		return nil, err
+	}
+	force, err := p.boolean("Force")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"Hibernate", "SkipOsShutdown"} {
+		if _, err := p.boolean(k); err != nil {
+			return nil, err
+		}
+	}
+	raw := p.list("InstanceId")
+	if len(raw) == 0 {
+		return nil, badRequest("MissingParameter", "The request must contain the parameter InstanceId")
+	}
+	ids, err := s.explicitInstances(raw, dry)
+	if err != nil {
+		return nil, err
+	}
+	if dry {
+		return nil, dryRunOK()
+	}
+	for _, id := range ids {
+		switch st := s.instances[id].state; st {
+		case "pending":
+			return nil, badRequest("IncorrectInstanceState", "Instance '%s' cannot be stopped as it has never reached the 'running' state.", id)
+		case "shutting-down", "terminated":
+			return nil, badRequest("IncorrectInstanceState", "This instance '%s' is not in a state from which it can be stopped.", id)
+		}
+	}
+	out := stopInstancesResponse{Xmlns: ec2Namespace, RequestID: c.requestID}
+	for _, id := range ids {
+		in := s.instances[id]
+		prev := in.state
+		schedule := false
+		switch {
+		case in.state == "running":
+			in.state = "stopping"
+			in.stopStuck = false
+			if !force {
+				if _, ok := s.take(c, FaultStuckStopping, ""); ok {
+					in.stopStuck = true
+				}
+			}
+			schedule = !in.stopStuck
+		case in.state == "stopping" && force && in.stopStuck:
+			in.stopStuck = false
+			schedule = true
+		}
+		if schedule {
+			in.stopGen = s.nextGen()
+			c.ops = append(c.ops, s.newOp(c.now, opStopDone, "", id, in.stopGen, draw(s.rng, s.lat.StopMin, s.lat.StopMax)))
+		}
+		s.log.Info().Str("instance", id).Str("from", prev).Str("to", in.state).Bool("force", force).Bool("stuck", in.stopStuck).Msg("stop")
+		out.Instances = append(out.Instances, xmlStateChange{InstanceID: id,
+			CurrentState:  xmlState{Code: instanceStateCodes[in.state], Name: in.state},
+			PreviousState: xmlState{Code: instanceStateCodes[prev], Name: prev}})
+	}
+	return marshal(out), nil
+}
+
+func (s *Sim) createTags(c *call) ([]byte, *apiError) {
+	p := c.p
+	p.scalars = map[string]bool{"DryRun": true}
+	p.lists = map[string]bool{"ResourceId": true}
+	p.tags = true
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	dry, err := p.boolean("DryRun")
+	if err != nil {
+		return nil, err
+	}
+	ids := p.list("ResourceId")
+	if len(ids) == 0 {
+		return nil, badRequest("MissingParameter", "The request must contain the parameter ResourceId")
+	}
+	tags, err := p.tagList()
+	if err != nil {
+		return nil, err
+	}
+	if len(tags) == 0 {
+		return nil, badRequest("MissingParameter", "The request must contain the parameter Tag")
+	}
+	for _, id := range ids {
+		if !validVolumeID(id) && !validInstanceID(id) {
+			return nil, badRequest("InvalidID", "The ID '%s' is not valid", id)
+		}
+	}
+	for _, t := range tags {
+		if strings.HasPrefix(t[0], "aws:") || len(t[0]) > 128 || len(t[1]) > 256 {
+			return nil, badRequest("InvalidParameterValue", "Tag %q=%q is invalid: keys are 1..128 characters and may not start with aws:, values at most 256", t[0], t[1])
+		}
+	}
+	if dry {
+		return nil, dryRunOK()
+	}
+	var missVols, missInsts []string
+	for _, id := range uniqueSorted(ids) {
+		if validVolumeID(id) && s.volumes[id] == nil {
+			missVols = append(missVols, id)
+		}
+		if validInstanceID(id) && s.instances[id] == nil {
+			missInsts = append(missInsts, id)
+		}
+	}
+	if len(missVols) > 0 {
+		return nil, notFoundVolumes(missVols)
+	}
+	if len(missInsts) > 0 {
+		return nil, notFoundInstances(missInsts)
+	}
+	for _, id := range ids {
+		target := map[string]string(nil)
+		if v := s.volumes[id]; v != nil {
+			target = v.tags
+		} else {
+			target = s.instances[id].tags
+		}
+		for _, t := range tags {
+			target[t[0]] = t[1]
+		}
+	}
+	return marshal(createTagsResponse{Xmlns: ec2Namespace, RequestID: c.requestID, Return: true}), nil
+}

@@ -1,0 +1,127 @@
+package ec2sim
+
+import (
+	"maps"
+	"sort"
+	"time"
+)
+
+// Volume states (spec §3.1).
+const (
+	volAvailable = "available"
+	volInUse     = "in-use"
+)
+
+// Attachment states (spec §3.1).
+const (
+	attAttaching = "attaching"
+	attAttached  = "attached"
+	attDetaching = "detaching"
+	attBusy      = "busy"
+)
+
+// Instance states and their codes (spec §2.4).
+var instanceStateCodes = map[string]int{
+	"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80,
+}
+
+// Instance and system status summaries (spec §2.5).
+var statusSummaries = map[string]bool{
+	"ok": true, "impaired": true, "insufficient-data": true, "not-applicable": true, "initializing": true,
+}
+
+// volume is one EBS volume.
+type volume struct {
+	id      string
+	az      string
+	size    int
+	created time.Time
+	tags    map[string]string
+	att     *attachment // nil = available; one attachment at most (rule 3)
+	// prev is the view before the latest state or attachment change; the
+	// describe-lag fault serves it.
+	prev *volumeView
+}
+
+// attachment is the single attachment of a volume.
+type attachment struct {
+	instanceID string
+	device     string
+	state      string
+	attachTime time.Time
+	// gen changes on every transition that schedules a completion, so a stale
+	// timer finds a different generation and does nothing.
+	gen uint64
+	// stuck marks a detaching attachment that will not complete by itself;
+	// an instance stop or a force detach releases it.
+	stuck bool
+}
+
+// volumeView is what DescribeVolumes reports about a volume's state.
+type volumeView struct {
+	state string
+	att   *attachment
+}
+
+func (v *volume) state() string {
+	if v.att == nil {
+		return volAvailable
+	}
+	return volInUse
+}
+
+func (v *volume) view() *volumeView {
+	vv := &volumeView{state: v.state()}
+	if v.att != nil {
+		a := *v.att
+		vv.att = &a
+	}
+	return vv
+}
+
+// remember saves the current view as the previous one, before a change.
+func (v *volume) remember() { v.prev = v.view() }
+
+// instance is one EC2 instance.
+type instance struct {
+	id          string
+	az          string
+	privateIP   string
+	state       string
+	tags        map[string]string
+	launched    time.Time
+	instStatus  string // "" = ok while running
+	sysStatus   string
+	statusSince time.Time
+	stopGen     uint64
+	userStopped bool // stateReason Client.UserInitiatedShutdown
+	// stopStuck marks a stop held by FaultStuckStopping until a force stop.
+	stopStuck bool
+}
+
+func copyTags(t map[string]string) map[string]string {
+	out := make(map[string]string, len(t))
+	maps.Copy(out, t)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// attachmentsOn lists the volumes attached (in any state) to an instance, by device.
+func (s *Sim) attachmentsOn(instanceID string) []*volume {
+	var out []*volume
+	for _, v := range s.volumes {
+		if v.att != nil && v.att.instanceID == instanceID {
+			out = append(out, v)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].att.device < out[j].att.device })
+	return out
+}
