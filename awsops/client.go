@@ -1,0 +1,119 @@
+package awsops
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/rs/zerolog"
+	"k8s.io/utils/clock"
+)
+
+// ec2API is the part of *ec2.Client this package uses, with the SDK's
+// signatures.
+type ec2API interface {
+	DescribeVolumes(ctx context.Context, in *ec2.DescribeVolumesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeVolumesOutput, error)
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	DescribeInstanceStatus(ctx context.Context, in *ec2.DescribeInstanceStatusInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstanceStatusOutput, error)
+	AttachVolume(ctx context.Context, in *ec2.AttachVolumeInput, optFns ...func(*ec2.Options)) (*ec2.AttachVolumeOutput, error)
+	DetachVolume(ctx context.Context, in *ec2.DetachVolumeInput, optFns ...func(*ec2.Options)) (*ec2.DetachVolumeOutput, error)
+	StopInstances(ctx context.Context, in *ec2.StopInstancesInput, optFns ...func(*ec2.Options)) (*ec2.StopInstancesOutput, error)
+	CreateTags(ctx context.Context, in *ec2.CreateTagsInput, optFns ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+}
+
+var _ ec2API = (*ec2.Client)(nil)
+
+// Client performs volfailover's EC2 operations. It is safe for concurrent use.
+type Client struct {
+	api   ec2API
+	opts  Options
+	clock clock.Clock
+	log   zerolog.Logger
+	stats *stats
+	// mutate is the retryer for mutations: more attempts and no retry quota,
+	// bounded by the caller's context instead.
+	mutate aws.Retryer
+}
+
+// New builds a Client from validated options. It loads the SDK's default
+// configuration (environment, shared files, credential chain) for o.Region.
+func New(ctx context.Context, o Options) (*Client, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
+	loadOpts := []func(*config.LoadOptions) error{config.WithRegion(o.Region)}
+	if o.Credentials != nil {
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(o.Credentials))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config for region %s: %w", o.Region, err)
+	}
+	st := &stats{m: map[string]ActionStats{}}
+	read := newRetryer(o.ReadMaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay, false)
+	api := ec2.NewFromConfig(cfg, func(eo *ec2.Options) {
+		if o.Endpoint != "" {
+			eo.BaseEndpoint = aws.String(o.Endpoint)
+		}
+		if o.HTTPClient != nil {
+			// Set here, not in LoadDefaultConfig, which refuses a plain
+			// *http.Client when AWS_CA_BUNDLE is set.
+			eo.HTTPClient = o.HTTPClient
+		}
+		eo.HTTPClient = withBufferedBody(eo.HTTPClient)
+		eo.Retryer = read
+		eo.RetryMaxAttempts = 0
+		eo.APIOptions = append(eo.APIOptions, st.install)
+	})
+	clk := o.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	return &Client{
+		api:    api,
+		opts:   o,
+		clock:  clk,
+		log:    o.Logger,
+		stats:  st,
+		mutate: newRetryer(o.MaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay, true),
+	}, nil
+}
+
+// newRetryer is the SDK standard retryer with a full-jitter exponential
+// backoff whose base is an option (the SDK fixes 1s for throttles, too slow
+// for tests). noQuota drops the client-side retry quota.
+func newRetryer(attempts int, base, maxDelay time.Duration, noQuota bool) aws.Retryer {
+	return retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = attempts
+		so.MaxBackoff = maxDelay
+		so.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+			return jitterBackoff(attempt, base, maxDelay, rand.Float64()), nil
+		})
+		if noQuota {
+			so.RateLimiter = ratelimit.None
+		}
+	})
+}
+
+// jitterBackoff returns r·min(maxDelay, base·2^(attempt-1)) for r in [0,1).
+func jitterBackoff(attempt int, base, maxDelay time.Duration, r float64) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < maxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, maxDelay)
+	return time.Duration(r * float64(d))
+}
+
+// mutation is the per-call option that gives a mutation its own retryer.
+func (c *Client) mutation(o *ec2.Options) {
+	o.Retryer = c.mutate
+	o.RetryMaxAttempts = 0
+}

@@ -1,0 +1,187 @@
+package awsops
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rs/zerolog"
+	"k8s.io/utils/clock"
+)
+
+// Options configures a Client. Start from DefaultOptions and override.
+type Options struct {
+	// Region is the AWS region, e.g. "us-east-1". Required.
+	Region string
+	// Endpoint overrides the EC2 endpoint (BaseEndpoint), e.g. the ec2sim
+	// URL "http://127.0.0.1:8080". Empty means the SDK's regional endpoint.
+	Endpoint string
+	// IMDSEndpoint overrides the instance metadata endpoint; callers hand it
+	// to LoadIdentity. Empty means the SDK default (169.254.169.254).
+	IMDSEndpoint string
+	// ManagedTagKey is the tag key that marks volumes volfailover manages.
+	// Default "volfailover:managed".
+	ManagedTagKey string
+	// ManagedTagValue, when set, also requires the tag to have this value.
+	// Default "" (any value). Not in docs/contracts.md; added.
+	ManagedTagValue string
+	// MaxAttempts is the number of SDK attempts (first try included) for
+	// mutations. Default 10. The caller's context bounds them too.
+	MaxAttempts int
+	// ReadMaxAttempts is the number of SDK attempts for describes. Default
+	// (and 0) 5. Not in docs/contracts.md; added, like the fields below
+	// marked "added": their zero value means the default.
+	ReadMaxAttempts int
+	// RetryBaseDelay is the base of the SDK's retry backoff: attempt n waits
+	// a random time in [0, RetryBaseDelay·2^(n-1)], capped by RetryMaxDelay.
+	// Default (and 0) 1s, the SDK's throttle base. Added.
+	RetryBaseDelay time.Duration
+	// RetryMaxDelay caps one SDK retry delay. Default (and 0) 20s. Added.
+	RetryMaxDelay time.Duration
+	// Wait is the backoff used while waiting for EC2 state changes.
+	Wait WaitOptions
+	// HTTPClient is used for EC2 calls when set; default the SDK's client.
+	HTTPClient *http.Client
+	// Credentials is used when set; nil means the SDK default chain.
+	Credentials aws.CredentialsProvider
+	// Clock measures waits and stuck bounds; nil means clock.RealClock{}. Added.
+	Clock clock.Clock
+	// Logger receives one line per mutation; default zerolog.Nop().
+	Logger zerolog.Logger
+}
+
+// WaitOptions is the exponential backoff of the polls that wait for EC2
+// state changes: Initial, then ×Factor per poll up to Max; the first poll
+// is immediate.
+type WaitOptions struct {
+	// Initial delay before the second poll. Default 1s.
+	Initial time.Duration
+	// Max delay between polls. Default 10s.
+	Max time.Duration
+	// Factor multiplies the delay after each poll; ≥ 1. Default 1.8.
+	Factor float64
+	// StuckAttaching is how long an attachment may be seen "attaching"
+	// (measured from the first poll that saw it) before ErrStuck. Default 90s.
+	StuckAttaching time.Duration
+	// StuckDetaching is how long an attachment may be seen "detaching" by a
+	// plain detach before ErrStuck; a forced detach re-issues the force at
+	// this interval instead. Default (and 0) 60s. Not in docs/contracts.md; added.
+	StuckDetaching time.Duration
+}
+
+// DefaultManagedTagKey is the tag key marking managed volumes.
+const DefaultManagedTagKey = "volfailover:managed"
+
+// DefaultOptions returns the production defaults; Region must still be set.
+func DefaultOptions() Options {
+	return Options{
+		ManagedTagKey:   DefaultManagedTagKey,
+		MaxAttempts:     10,
+		ReadMaxAttempts: 5,
+		RetryBaseDelay:  time.Second,
+		RetryMaxDelay:   20 * time.Second,
+		Wait: WaitOptions{
+			Initial:        time.Second,
+			Max:            10 * time.Second,
+			Factor:         1.8,
+			StuckAttaching: 90 * time.Second,
+			StuckDetaching: 60 * time.Second,
+		},
+		Logger: zerolog.Nop(),
+	}
+}
+
+// regionRE matches region names such as us-east-1, us-gov-west-1, eu-central-2.
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// withDefaults fills the fields added beyond docs/contracts.md whose zero
+// value means "default", so Options written to the contract stay valid.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.ReadMaxAttempts == 0 {
+		o.ReadMaxAttempts = d.ReadMaxAttempts
+	}
+	if o.RetryBaseDelay == 0 {
+		o.RetryBaseDelay = d.RetryBaseDelay
+	}
+	if o.RetryMaxDelay == 0 {
+		o.RetryMaxDelay = max(d.RetryMaxDelay, o.RetryBaseDelay)
+	}
+	if o.Wait.StuckDetaching == 0 {
+		o.Wait.StuckDetaching = d.Wait.StuckDetaching
+	}
+	return o
+}
+
+// Validate reports the first option that cannot work, naming the field and value.
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	if o.Region == "" {
+		return fmt.Errorf("awsops options: Region is required")
+	}
+	if !regionRE.MatchString(o.Region) {
+		return fmt.Errorf("awsops options: Region %q is not a region name like us-east-1", o.Region)
+	}
+	if err := validateEndpoint("Endpoint", o.Endpoint); err != nil {
+		return err
+	}
+	if err := validateEndpoint("IMDSEndpoint", o.IMDSEndpoint); err != nil {
+		return err
+	}
+	if o.ManagedTagKey == "" {
+		return fmt.Errorf("awsops options: ManagedTagKey is empty")
+	}
+	if len(o.ManagedTagKey) > 128 {
+		return fmt.Errorf("awsops options: ManagedTagKey %q is longer than 128 characters", o.ManagedTagKey)
+	}
+	if o.MaxAttempts < 1 {
+		return fmt.Errorf("awsops options: MaxAttempts %d must be at least 1", o.MaxAttempts)
+	}
+	if o.ReadMaxAttempts < 1 {
+		return fmt.Errorf("awsops options: ReadMaxAttempts %d must be at least 1", o.ReadMaxAttempts)
+	}
+	if o.RetryBaseDelay <= 0 {
+		return fmt.Errorf("awsops options: RetryBaseDelay %s must be positive", o.RetryBaseDelay)
+	}
+	if o.RetryMaxDelay < o.RetryBaseDelay {
+		return fmt.Errorf("awsops options: RetryMaxDelay %s must be at least RetryBaseDelay %s", o.RetryMaxDelay, o.RetryBaseDelay)
+	}
+	return o.Wait.validate()
+}
+
+func (w WaitOptions) validate() error {
+	switch {
+	case w.Initial <= 0:
+		return fmt.Errorf("awsops options: Wait.Initial %s must be positive", w.Initial)
+	case w.Max < w.Initial:
+		return fmt.Errorf("awsops options: Wait.Max %s must be at least Wait.Initial %s", w.Max, w.Initial)
+	case w.Factor < 1 || w.Factor > 10:
+		return fmt.Errorf("awsops options: Wait.Factor %g must be within [1, 10]", w.Factor)
+	case w.StuckAttaching <= 0:
+		return fmt.Errorf("awsops options: Wait.StuckAttaching %s must be positive", w.StuckAttaching)
+	case w.StuckDetaching <= 0:
+		return fmt.Errorf("awsops options: Wait.StuckDetaching %s must be positive", w.StuckDetaching)
+	}
+	return nil
+}
+
+// validateEndpoint accepts "" or an http(s) URL with a host.
+func validateEndpoint(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Errorf("awsops options: %s %q is not a URL: %w", field, v, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("awsops options: %s %q must use http or https", field, v)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("awsops options: %s %q has no host", field, v)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package awsops
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// Attachment is one attachment of a volume, as DescribeVolumes reports it.
+type Attachment struct {
+	InstanceID string
+	Device     string
+	// State: attaching|attached|detaching|detached|busy.
+	State      string
+	AttachTime time.Time
+}
+
+// Volume is an EBS volume with its attachments.
+type Volume struct {
+	ID               string
+	AvailabilityZone string
+	// State: creating|available|in-use|deleting|deleted|error.
+	State       string
+	Tags        map[string]string
+	Attachments []Attachment
+}
+
+// AttachmentTo returns the volume's attachment to instanceID, if any.
+func (v Volume) AttachmentTo(instanceID string) (Attachment, bool) {
+	for _, a := range v.Attachments {
+		if a.InstanceID == instanceID {
+			return a, true
+		}
+	}
+	return Attachment{}, false
+}
+
+// Instance is an EC2 instance with its status checks.
+type Instance struct {
+	ID, AvailabilityZone, PrivateIP string
+	// State: pending|running|stopping|stopped|shutting-down|terminated.
+	State string
+	// InstanceStatus, SystemStatus: ok|impaired|insufficient-data|
+	// not-applicable|initializing, or "" when EC2 gave no status.
+	InstanceStatus, SystemStatus string
+	Tags                         map[string]string
+}
+
+// Instance states this package reasons about.
+const (
+	statePending      = "pending"
+	stateRunning      = "running"
+	stateStopping     = "stopping"
+	stateStopped      = "stopped"
+	stateShuttingDown = "shutting-down"
+	stateTerminated   = "terminated"
+)
+
+// Attachment states.
+const (
+	attAttaching = "attaching"
+	attAttached  = "attached"
+	attDetaching = "detaching"
+	attBusy      = "busy"
+	attDetached  = "detached"
+)
+
+// volumeFrom converts and checks one DescribeVolumes item.
+func volumeFrom(v types.Volume) (Volume, error) {
+	id := aws.ToString(v.VolumeId)
+	if !volumeIDRE.MatchString(id) {
+		return Volume{}, fmt.Errorf("describe volumes: volumeId %q is not a volume ID", id)
+	}
+	out := Volume{
+		ID:               id,
+		AvailabilityZone: aws.ToString(v.AvailabilityZone),
+		State:            string(v.State),
+		Tags:             tagMap(v.Tags),
+	}
+	if out.AvailabilityZone == "" {
+		return Volume{}, fmt.Errorf("describe volumes: volume %s: availabilityZone is empty", id)
+	}
+	for i, a := range v.Attachments {
+		att := Attachment{
+			InstanceID: aws.ToString(a.InstanceId),
+			Device:     aws.ToString(a.Device),
+			State:      string(a.State),
+			AttachTime: aws.ToTime(a.AttachTime),
+		}
+		if !instanceIDRE.MatchString(att.InstanceID) {
+			return Volume{}, fmt.Errorf("describe volumes: volume %s attachment %d: instanceId %q is not an instance ID", id, i, att.InstanceID)
+		}
+		if att.State == "" {
+			return Volume{}, fmt.Errorf("describe volumes: volume %s attachment %d: status is empty", id, i)
+		}
+		out.Attachments = append(out.Attachments, att)
+	}
+	return out, nil
+}
+
+// instanceFrom converts and checks one DescribeInstances item.
+func instanceFrom(in types.Instance) (Instance, error) {
+	id := aws.ToString(in.InstanceId)
+	if !instanceIDRE.MatchString(id) {
+		return Instance{}, fmt.Errorf("describe instances: instanceId %q is not an instance ID", id)
+	}
+	out := Instance{ID: id, PrivateIP: aws.ToString(in.PrivateIpAddress), Tags: tagMap(in.Tags)}
+	if in.Placement != nil {
+		out.AvailabilityZone = aws.ToString(in.Placement.AvailabilityZone)
+	}
+	if in.State != nil {
+		out.State = string(in.State.Name)
+	}
+	if out.State == "" {
+		return Instance{}, fmt.Errorf("describe instances: instance %s: instanceState.name is empty", id)
+	}
+	if out.AvailabilityZone == "" {
+		return Instance{}, fmt.Errorf("describe instances: instance %s: placement.availabilityZone is empty", id)
+	}
+	return out, nil
+}
+
+func tagMap(tags []types.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
