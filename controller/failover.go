@@ -1,0 +1,453 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/volfailover/volfailover/alert"
+	"github.com/volfailover/volfailover/awsops"
+	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/health"
+)
+
+// worker drives one journal record to done. Every step looks at the world
+// first and skips what is already true, so a new leader resuming the record
+// never repeats a completed action.
+type worker struct {
+	l   *leader
+	r   *Record
+	log zerolog.Logger
+
+	confirm bool // the fence step asked for a background stop confirmation
+}
+
+func isNotLeader(err error) bool { return errors.Is(err, errNotLeader) }
+
+func (w *worker) run(ctx context.Context) error {
+	o := w.l.c.o
+	for w.r.Step != StepDone {
+		next, _ := w.r.Step.next()
+		var deadline time.Duration
+		var act func(context.Context) (skipped string, err error)
+		switch next {
+		case StepFenced:
+			deadline, act = o.Deadlines.Fence, w.fence
+		case StepDetached:
+			deadline, act = o.Deadlines.Detach, w.detach
+		case StepAttached:
+			deadline, act = o.Deadlines.Attach, w.attach
+		case StepMetadataMoved:
+			deadline, act = o.Deadlines.Metadata, w.moveMetadata
+		case StepRescheduled:
+			deadline, act = o.Deadlines.Reschedule, w.reschedule
+		case StepVerified:
+			deadline, act = o.Deadlines.Verify, w.verify
+		case StepDone:
+			return w.finish(ctx)
+		default:
+			return fmt.Errorf("record of %s at unknown step %q", w.r.Volume, w.r.Step)
+		}
+		if why, err := w.l.pausedNow(ctx, w.r.Volume); err != nil {
+			return err
+		} else if why != "" {
+			w.log.Warn().Str("step", string(next)).Str("pause", why).Msg("move held by pause before its next step")
+			return nil
+		}
+		if err := w.step(ctx, next, deadline, act); err != nil {
+			return err
+		}
+		if w.confirm {
+			w.confirm = false
+			w.confirmStop(ctx)
+		}
+		if o.afterStep != nil {
+			o.afterStep(w.r)
+		}
+	}
+	return nil
+}
+
+// step retries act with backoff until it succeeds, paging once past the deadline.
+func (w *worker) step(ctx context.Context, s Step, deadline time.Duration, act func(context.Context) (string, error)) error {
+	c := w.l.c
+	log := w.log.With().Str("step", string(s)).Logger()
+	st := w.r.stepRecord(s, c.clk.Now())
+	backoff := c.o.RetryInitial
+	for {
+		st.Attempts++
+		actx, cancel := context.WithTimeout(ctx, deadline)
+		skipped, err := act(actx)
+		cancel()
+		now := c.clk.Now().UTC()
+		if err == nil {
+			st.End, st.Error, st.Skipped, st.Leader = now, "", skipped, c.o.InstanceID
+			w.r.Step, w.r.Updated = s, now
+			if err := w.l.j.update(ctx, w.r); err != nil {
+				return err
+			}
+			log.Info().Str("skipped", skipped).Int("attempts", st.Attempts).Dur("took", now.Sub(st.Start)).Msg("step done")
+			return nil
+		}
+		if isNotLeader(err) || ctx.Err() != nil {
+			return err
+		}
+		st.Error = err.Error()
+		log.Warn().Err(err).Int("attempt", st.Attempts).Msg("step failed; retrying")
+		if !st.Overdue && now.Sub(st.Start) > deadline {
+			st.Overdue = true
+			w.l.page(ctx, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "step_overdue/" + w.r.ID + "/" + string(s),
+				Volume: w.r.Volume, Instance: w.r.From.Instance, FailoverID: w.r.ID,
+				Summary: fmt.Sprintf("%s of %s: step %s past its %s deadline, still retrying: %v", w.r.Kind, w.r.Volume, s, deadline, err),
+				Details: map[string]any{"timeline": w.r.Timeline}}, true)
+		}
+		w.r.Updated = now
+		if err := w.l.j.update(ctx, w.r); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.clk.After(backoff):
+		}
+		backoff = min(2*backoff, c.o.RetryMax)
+	}
+}
+
+// fence: an automatic failover stops the dead owner (Force); strict waits for
+// stopped, the default confirms in the background. A switchover stops the unit
+// through fleet and waits until it has stopped on the owner.
+func (w *worker) fence(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	if r.Kind == KindHeal {
+		return "no previous owner", nil
+	}
+	if r.Kind == KindSwitchover {
+		unit := c.unitName(r.Volume)
+		u, err := c.fleet.Unit(ctx, unit)
+		if err != nil && !errors.Is(err, fleet.ErrNotFound) {
+			return "", fmt.Errorf("read unit %s: %w", unit, err)
+		}
+		if u != nil && u.DesiredState != fleet.StateInactive {
+			if err := w.l.check(ctx, r); err != nil {
+				return "", err
+			}
+			if err := c.fleet.SetUnitTargetState(ctx, unit, fleet.StateInactive); err != nil {
+				return "", fmt.Errorf("set %s inactive: %w", unit, err)
+			}
+		}
+		if r.From.Machine != "" {
+			if err := c.fleet.WaitUnitStopped(ctx, unit, r.From.Machine, c.pollInterval()); err != nil {
+				return "", fmt.Errorf("wait for %s to stop on %s: %w", unit, r.From.Machine, err)
+			}
+		}
+		return "", nil
+	}
+	insts, err := c.ec2.Instances(ctx, []string{r.From.Instance})
+	if err != nil {
+		return "", fmt.Errorf("describe %s: %w", r.From.Instance, err)
+	}
+	inst, ok := insts[r.From.Instance]
+	if !ok {
+		return "instance gone", nil
+	}
+	switch inst.State {
+	case "stopped", "terminated":
+		return "instance " + inst.State, nil
+	case "stopping", "shutting-down":
+		if c.o.FencePolicy == FenceStrict {
+			if err := c.ec2.WaitStopped(ctx, r.From.Instance); err != nil {
+				return "", fmt.Errorf("wait for %s to stop: %w", r.From.Instance, err)
+			}
+			return "", nil
+		}
+		w.confirm = true
+		return "instance already " + inst.State, nil
+	}
+	if err := w.l.check(ctx, r); err != nil {
+		return "", err
+	}
+	if err := c.ec2.StopInstance(ctx, r.From.Instance, true); err != nil {
+		return "", fmt.Errorf("stop %s (force): %w", r.From.Instance, err)
+	}
+	if c.o.FencePolicy == FenceStrict {
+		if err := c.ec2.WaitStopped(ctx, r.From.Instance); err != nil {
+			return "", fmt.Errorf("wait for %s to stop: %w", r.From.Instance, err)
+		}
+		return "", nil
+	}
+	w.confirm = true
+	return "", nil
+}
+
+// confirmStop waits for the fenced owner to stop in a goroutine of the term,
+// paging fence_unconfirmed if it has not within the deadline.
+func (w *worker) confirmStop(ctx context.Context) {
+	l, r := w.l, w.r
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		wctx, cancel := context.WithTimeout(ctx, l.c.o.Deadlines.FenceConfirm)
+		defer cancel()
+		err := l.c.ec2.WaitStopped(wctx, r.From.Instance)
+		if err == nil {
+			w.log.Info().Str("instance", r.From.Instance).Msg("fence confirmed: old owner stopped")
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		w.log.Error().Err(err).Str("instance", r.From.Instance).Msg("fence NOT confirmed: old owner did not stop in time")
+		l.page(ctx, alert.Event{Kind: alert.KindFenceUnconfirmed, Severity: alert.SeverityCritical, DedupKey: "fence_unconfirmed/" + r.ID,
+			Volume: r.Volume, Instance: r.From.Instance, FailoverID: r.ID,
+			Summary: fmt.Sprintf("%s: old owner %s did not reach stopped within %s of the forced stop: %v", r.Volume, r.From.Instance, l.c.o.Deadlines.FenceConfirm, err)}, true)
+	}()
+}
+
+// detach takes the volume off the old owner: forced for a dead owner, plain for a switchover.
+func (w *worker) detach(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	if r.Kind == KindHeal {
+		return "no previous owner", nil
+	}
+	v, err := w.volume(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := v.AttachmentTo(r.From.Instance); !ok {
+		return "not attached to " + r.From.Instance, nil
+	}
+	if err := w.l.check(ctx, r); err != nil {
+		return "", err
+	}
+	force := r.Kind == KindFailover
+	if err := c.ec2.DetachVolume(ctx, r.Volume, r.From.Instance, force); err != nil {
+		return "", fmt.Errorf("detach %s from %s (force %t): %w", r.Volume, r.From.Instance, force, err)
+	}
+	return "", nil
+}
+
+// attach puts the volume on the target as the same device and stamps the epoch.
+func (w *worker) attach(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	v, err := w.volume(ctx)
+	if err != nil {
+		return "", err
+	}
+	var skipped []string
+	a, ok := v.AttachmentTo(r.To.Instance)
+	for _, other := range v.Attachments {
+		if other.InstanceID != r.To.Instance && other.State != "detached" {
+			return "", fmt.Errorf("attach %s to %s: still attached to %s (%s)", r.Volume, r.To.Instance, other.InstanceID, other.State)
+		}
+	}
+	switch {
+	case ok && a.State == "attached":
+		skipped = append(skipped, "already attached")
+	case ok:
+		return "", fmt.Errorf("attach %s to %s: attachment is %s; waiting", r.Volume, r.To.Instance, a.State)
+	default:
+		if err := w.l.check(ctx, r); err != nil {
+			return "", err
+		}
+		if err := c.ec2.AttachVolume(ctx, r.Volume, r.To.Instance, r.Device); err != nil {
+			return "", fmt.Errorf("attach %s to %s as %s: %w", r.Volume, r.To.Instance, r.Device, err)
+		}
+	}
+	epoch := strconv.FormatInt(r.Epoch, 10)
+	if v.Tags[TagEpoch] == epoch && v.Tags[TagFailoverID] == r.ID {
+		skipped = append(skipped, "already stamped")
+	} else {
+		if err := w.l.check(ctx, r); err != nil {
+			return "", err
+		}
+		if err := c.ec2.TagVolume(ctx, r.Volume, map[string]string{TagEpoch: epoch, TagFailoverID: r.ID}); err != nil {
+			return "", fmt.Errorf("stamp epoch %s on %s: %w", epoch, r.Volume, err)
+		}
+	}
+	return strings.Join(skipped, ", "), nil
+}
+
+// moveMetadata moves the fleet metadata in ONE PATCH, strictly after the
+// attach: removed from the old machine and any stale one, added on the target.
+func (w *worker) moveMetadata(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	key := c.o.MetadataKey
+	machines, err := c.fleet.Machines(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list fleet machines: %w", err)
+	}
+	var target *fleet.Machine
+	var ops []fleet.MetadataOp
+	removed := map[string]bool{}
+	for i, m := range machines {
+		if m.ID == r.To.Machine {
+			target = &machines[i]
+			continue
+		}
+		if m.Metadata[key] == r.Volume {
+			ops = append(ops, fleet.MetadataOp{Op: fleet.OpRemove, MachineID: m.ID, Key: key})
+			removed[m.ID] = true
+		}
+	}
+	if target == nil {
+		return "", fmt.Errorf("move metadata of %s: fleet does not list target machine %s", r.Volume, r.To.Machine)
+	}
+	if v, ok := target.Metadata[key]; ok && v != r.Volume {
+		return "", fmt.Errorf("move metadata of %s: target machine %s carries %s=%s", r.Volume, r.To.Machine, key, v)
+	}
+	targetHas := target.Metadata[key] == r.Volume
+	if len(ops) == 0 && targetHas {
+		return "metadata already on target only", nil
+	}
+	// The old machine may be gone from the list (dead): its metadata persists, so
+	// remove it by ID in the same PATCH.
+	if r.From.Machine != "" && r.From.Machine != r.To.Machine && !removed[r.From.Machine] {
+		ops = append([]fleet.MetadataOp{{Op: fleet.OpRemove, MachineID: r.From.Machine, Key: key}}, ops...)
+	}
+	if !targetHas {
+		ops = append(ops, fleet.MetadataOp{Op: fleet.OpAdd, MachineID: r.To.Machine, Key: key, Value: r.Volume})
+	}
+	if err := w.l.check(ctx, r); err != nil {
+		return "", err
+	}
+	if err := c.fleet.PatchMetadata(ctx, ops); err != nil {
+		return "", fmt.Errorf("move metadata %s=%s to %s: %w", key, r.Volume, r.To.Machine, err)
+	}
+	return "", nil
+}
+
+// reschedule makes sure the unit exists and is launched, then waits until it
+// is active on the target machine.
+func (w *worker) reschedule(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	unit := c.unitName(r.Volume)
+	skipped := ""
+	u, err := c.fleet.Unit(ctx, unit)
+	switch {
+	case errors.Is(err, fleet.ErrNotFound):
+		tmpl := c.templateName()
+		t, err := c.fleet.Unit(ctx, tmpl)
+		if err != nil {
+			return "", fmt.Errorf("read template %s to create %s: %w", tmpl, unit, err)
+		}
+		if err := w.l.check(ctx, r); err != nil {
+			return "", err
+		}
+		if err := c.fleet.CreateUnit(ctx, unit, t.Options, fleet.StateLaunched); err != nil {
+			return "", fmt.Errorf("create %s from %s: %w", unit, tmpl, err)
+		}
+	case err != nil:
+		return "", fmt.Errorf("read unit %s: %w", unit, err)
+	case u.DesiredState != fleet.StateLaunched:
+		if err := w.l.check(ctx, r); err != nil {
+			return "", err
+		}
+		if err := c.fleet.SetUnitTargetState(ctx, unit, fleet.StateLaunched); err != nil {
+			return "", fmt.Errorf("launch %s: %w", unit, err)
+		}
+	default:
+		skipped = "unit already launched"
+	}
+	if err := c.fleet.WaitUnitActive(ctx, unit, r.To.Machine, c.pollInterval()); err != nil {
+		return "", fmt.Errorf("wait for %s active on %s: %w", unit, r.To.Machine, err)
+	}
+	return skipped, nil
+}
+
+// verify needs Postgres to accept a startup on the target and the volume to be
+// attached there (and nowhere else).
+func (w *worker) verify(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	v, err := w.volume(ctx)
+	if err != nil {
+		return "", err
+	}
+	owner, _, err := currentOwner(v)
+	if err != nil {
+		return "", err
+	}
+	if owner != r.To.Instance {
+		return "", fmt.Errorf("verify %s: attached to %q, want %s", r.Volume, owner, r.To.Instance)
+	}
+	addr := net.JoinHostPort(r.To.PrivateIP, strconv.Itoa(c.o.PostgresPort))
+	pctx, cancel := context.WithTimeout(ctx, max(c.o.ProbeTimeout, time.Second))
+	defer cancel()
+	if err := health.ProbePostgresReady(pctx, addr); err != nil {
+		return "", fmt.Errorf("verify postgres at %s: %w", addr, err)
+	}
+	return "", nil
+}
+
+// finish moves the record to history (removing a fulfilled switchover request) and pages completion.
+func (w *worker) finish(ctx context.Context) error {
+	r, c := w.r, w.l.c
+	now := c.clk.Now().UTC()
+	st := r.stepRecord(StepDone, now)
+	st.End, st.Attempts, st.Leader = now, st.Attempts+1, c.o.InstanceID
+	r.Step, r.Updated, r.Finished = StepDone, now, now
+	var err error
+	if r.Kind == KindSwitchover {
+		err = w.l.j.finish(ctx, r, clientv3.OpDelete(c.keys.VolumeSwitchover(r.Volume)))
+	} else {
+		err = w.l.j.finish(ctx, r)
+	}
+	if err != nil {
+		return err
+	}
+	w.log.Warn().Str("to", r.To.Instance).Dur("took", now.Sub(r.Created)).Msg("move completed")
+	w.l.page(ctx, alert.Event{Kind: alert.KindFailoverCompleted, Action: alert.ActionResolve, Severity: severityOf(r.Kind), DedupKey: "failover/" + r.ID,
+		Volume: r.Volume, Instance: r.To.Instance, FailoverID: r.ID,
+		Summary: fmt.Sprintf("%s of %s to %s completed in %s", r.Kind, r.Volume, r.To.Instance, now.Sub(r.Created).Round(time.Millisecond)),
+		Details: map[string]any{"timeline": r.Timeline, "signals": r.Signals}}, false)
+	if c.o.afterStep != nil {
+		c.o.afterStep(r)
+	}
+	return nil
+}
+
+func (w *worker) volume(ctx context.Context) (awsops.Volume, error) {
+	vols, err := w.l.c.ec2.Volumes(ctx, []string{w.r.Volume})
+	if err != nil {
+		return awsops.Volume{}, fmt.Errorf("describe %s: %w", w.r.Volume, err)
+	}
+	v, ok := vols[w.r.Volume]
+	if !ok {
+		return awsops.Volume{}, fmt.Errorf("describe %s: %w", w.r.Volume, awsops.ErrVolumeNotFound)
+	}
+	return v, nil
+}
+
+// pausedNow reads the pause overrides of one volume under the leader's guard.
+func (l *leader) pausedNow(ctx context.Context, volume string) (string, error) {
+	k := l.c.keys
+	resp, err := l.c.cli.Txn(ctx).If(l.guard).Then(
+		clientv3.OpGet(k.Pause()), clientv3.OpGet(k.Volumes()+volume+"/", clientv3.WithPrefix())).Commit()
+	if err != nil {
+		return "", fmt.Errorf("read overrides of %s: %w", volume, err)
+	}
+	if !resp.Succeeded {
+		return "", fmt.Errorf("read overrides of %s: %w", volume, errNotLeader)
+	}
+	var global *mvccpb.KeyValue
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
+		global = kvs[0]
+	}
+	ov := k.parseOverrides(global, resp.Responses[1].GetResponseRange().Kvs, l.c.clk.Now())
+	return ov.PausedReason(volume), nil
+}
+
+func (c *Controller) unitName(volume string) string { return fmt.Sprintf(c.o.UnitTemplate, volume) }
+
+// templateName is the fleet template the unit is instantiated from: postgres@.service.
+func (c *Controller) templateName() string { return strings.Replace(c.o.UnitTemplate, "%s", "", 1) }
+
+func (c *Controller) pollInterval() time.Duration { return min(c.o.ProbeInterval, time.Second) }

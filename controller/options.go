@@ -1,0 +1,287 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"k8s.io/utils/clock"
+)
+
+// FencePolicy says how the owner of a volume is fenced before its volume is moved.
+type FencePolicy string
+
+const (
+	// FenceStopThenDetach issues StopInstances(Force) and force-detaches at once;
+	// the completed detach is the storage fence, the stop is confirmed in the
+	// background and paged if it does not come in time. The default.
+	FenceStopThenDetach FencePolicy = "stop-then-detach"
+	// FenceStrict waits until the owner is stopped before detaching: slower by the
+	// instance's stop time, but no zombie can serve reads meanwhile.
+	FenceStrict FencePolicy = "strict"
+)
+
+// StepDeadlines bounds each failover step. A step past its deadline is paged once
+// and keeps being retried; the deadline never abandons a failover half-way.
+type StepDeadlines struct {
+	Fence        time.Duration // stop issued (strict: stopped); default 2m
+	FenceConfirm time.Duration // background confirmation of the stop; default 5m
+	Detach       time.Duration // volume no longer attached to the old owner; default 2m
+	Attach       time.Duration // volume attached to the target; default 2m
+	Metadata     time.Duration // fleet metadata moved; default 1m
+	Reschedule   time.Duration // unit active on the target; default 3m
+	Verify       time.Duration // Postgres ready on the target; default 5m
+}
+
+// Options configures one controller instance. DefaultOptions gives the defaults
+// stated on each field; Validate rejects impossible values naming the field.
+type Options struct {
+	// EtcdEndpoints lists the etcd client URLs; required.
+	EtcdEndpoints []string
+	// EtcdCertFile and EtcdKeyFile are a client certificate pair (both or neither).
+	EtcdCertFile, EtcdKeyFile string
+	// EtcdCAFile verifies the etcd servers; optional.
+	EtcdCAFile string
+	// EtcdUsername and EtcdPassword authenticate to etcd (both or neither).
+	EtcdUsername, EtcdPassword string
+	// EtcdDialTimeout bounds the first connection; default 5s.
+	EtcdDialTimeout time.Duration
+
+	// KeyPrefix is the root of every key volfailover writes; default "/volfailover".
+	KeyPrefix string
+	// SessionTTL is the etcd session lease, whole seconds; default 10s. A crashed
+	// leader is replaced within about this long.
+	SessionTTL time.Duration
+	// ProbeInterval is the period of the reconcile round and of witness probes; default 1s.
+	ProbeInterval time.Duration
+	// ProbeTimeout bounds one probe; default 800ms and below ProbeInterval.
+	ProbeTimeout time.Duration
+	// FailureThreshold is how many consecutive failed leader probe rounds, together
+	// with an independent witness, make an owner dead; default 3.
+	FailureThreshold int
+	// Witnesses is how many instances of an owner's AZ probe it; default 3.
+	Witnesses int
+	// WitnessRefresh is how often an unchanged witness report is rewritten; default 5s.
+	// Reports older than three refreshes are ignored by the verdict.
+	WitnessRefresh time.Duration
+
+	// ManagedTagKey marks the EBS volumes volfailover manages; default "volfailover:managed".
+	ManagedTagKey string
+	// UnitTemplate names a volume's Postgres unit, %s = volume ID; default "postgres@%s.service".
+	UnitTemplate string
+	// MetadataKey is the fleet machine metadata key pinning the unit; default "postgres".
+	MetadataKey string
+	// Device is the device name a volume is attached as; default "/dev/xvdb".
+	Device string
+	// PostgresPort is probed on every owner's private IP; default 5432.
+	PostgresPort int
+
+	// FencePolicy is FenceStopThenDetach (default) or FenceStrict.
+	FencePolicy FencePolicy
+	// Deadlines bound the failover steps.
+	Deadlines StepDeadlines
+	// RetryInitial and RetryMax bound the backoff between attempts of a step; default 500ms, 10s.
+	RetryInitial, RetryMax time.Duration
+
+	// Cooldown is the least time between two automatic failovers of one volume; default 15m.
+	Cooldown time.Duration
+	// MaxFailovers automatic failovers of one volume within FailoverWindow switch it to
+	// alert-only; default 3 in 1h.
+	MaxFailovers int
+	// FailoverWindow is the window MaxFailovers counts in; default 1h.
+	FailoverWindow time.Duration
+	// HistoryLimit bounds the completed failover records kept per volume; default 20.
+	HistoryLimit int
+
+	// DryRun decides and records what the leader would do but mutates nothing in EC2 or fleet.
+	DryRun bool
+	// ListenAddr is where /healthz and /readyz are served; default ":9437".
+	ListenAddr string
+
+	// InstanceID, AvailabilityZone, PrivateIP identify this host; empty = from IMDS.
+	InstanceID, AvailabilityZone, PrivateIP string
+	// MachineID is this host's fleet machine ID; empty = /etc/machine-id.
+	MachineID string
+	// NoFailover keeps this host out of target choice (it still witnesses and may lead).
+	NoFailover bool
+	// Version is published in the registry.
+	Version string
+
+	// Clock drives every timing decision; nil = clock.RealClock{}.
+	Clock clock.WithTicker
+	// Logger receives the controller's logs; default zerolog.Nop().
+	Logger zerolog.Logger
+
+	// test hooks (package tests only)
+	afterStep   func(rec *Record)
+	leaderProbe func(owner Owner) error
+}
+
+// DefaultOptions returns the documented defaults; identity and etcd endpoints stay empty.
+func DefaultOptions() Options {
+	return Options{
+		EtcdDialTimeout:  5 * time.Second,
+		KeyPrefix:        "/volfailover",
+		SessionTTL:       10 * time.Second,
+		ProbeInterval:    time.Second,
+		ProbeTimeout:     800 * time.Millisecond,
+		FailureThreshold: 3,
+		Witnesses:        3,
+		WitnessRefresh:   5 * time.Second,
+		ManagedTagKey:    "volfailover:managed",
+		UnitTemplate:     "postgres@%s.service",
+		MetadataKey:      "postgres",
+		Device:           "/dev/xvdb",
+		PostgresPort:     5432,
+		FencePolicy:      FenceStopThenDetach,
+		Deadlines: StepDeadlines{
+			Fence:        2 * time.Minute,
+			FenceConfirm: 5 * time.Minute,
+			Detach:       2 * time.Minute,
+			Attach:       2 * time.Minute,
+			Metadata:     time.Minute,
+			Reschedule:   3 * time.Minute,
+			Verify:       5 * time.Minute,
+		},
+		RetryInitial:   500 * time.Millisecond,
+		RetryMax:       10 * time.Second,
+		Cooldown:       15 * time.Minute,
+		MaxFailovers:   3,
+		FailoverWindow: time.Hour,
+		HistoryLimit:   20,
+		ListenAddr:     ":9437",
+		Logger:         zerolog.Nop(),
+	}
+}
+
+var (
+	instanceIDRe = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
+	metaKeyRe    = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	deviceRe     = regexp.MustCompile(`^/dev/(sd[b-z]|xvd[b-z]{1,2}|sd[b-z][1-9]|xvd[b-z][0-9]?)$`)
+	machineIDRe  = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+// Validate checks every field and returns all problems found, each naming the
+// field and its value. Identity fields may be empty (they are discovered later)
+// but are checked when set.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if len(o.EtcdEndpoints) == 0 {
+		bad("etcd-endpoints: at least one endpoint is required")
+	}
+	for _, ep := range o.EtcdEndpoints {
+		if !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") && !strings.HasPrefix(ep, "unix://") {
+			bad("etcd-endpoints: %q is not an http://, https:// or unix:// URL", ep)
+		}
+	}
+	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
+		bad("etcd-cert-file %q and etcd-key-file %q: set both or neither", o.EtcdCertFile, o.EtcdKeyFile)
+	}
+	if (o.EtcdUsername == "") != (o.EtcdPassword == "") {
+		bad("etcd-username %q and etcd-password: set both or neither", o.EtcdUsername)
+	}
+	if o.EtcdDialTimeout <= 0 {
+		bad("etcd-dial-timeout: %s must be positive", o.EtcdDialTimeout)
+	}
+	if !strings.HasPrefix(o.KeyPrefix, "/") || strings.HasSuffix(o.KeyPrefix, "/") || len(o.KeyPrefix) < 2 {
+		bad("key-prefix: %q must start with / and not end with /", o.KeyPrefix)
+	}
+	if o.SessionTTL < time.Second || o.SessionTTL%time.Second != 0 {
+		bad("session-ttl: %s must be a whole number of seconds, at least 1s", o.SessionTTL)
+	}
+	if o.ProbeInterval <= 0 {
+		bad("probe-interval: %s must be positive", o.ProbeInterval)
+	} else if o.SessionTTL <= 2*o.ProbeInterval {
+		bad("session-ttl: %s must exceed 2 × probe-interval (%s)", o.SessionTTL, o.ProbeInterval)
+	}
+	if o.ProbeTimeout <= 0 || o.ProbeTimeout > o.ProbeInterval {
+		bad("probe-timeout: %s must be positive and at most probe-interval (%s)", o.ProbeTimeout, o.ProbeInterval)
+	}
+	if o.FailureThreshold < 1 {
+		bad("failure-threshold: %d must be at least 1", o.FailureThreshold)
+	}
+	if o.Witnesses < 1 || o.Witnesses > 15 {
+		bad("witnesses: %d must be between 1 and 15", o.Witnesses)
+	}
+	if o.WitnessRefresh < o.ProbeInterval {
+		bad("witness-refresh: %s must be at least probe-interval (%s)", o.WitnessRefresh, o.ProbeInterval)
+	}
+	if o.ManagedTagKey == "" || len(o.ManagedTagKey) > 128 || strings.HasPrefix(strings.ToLower(o.ManagedTagKey), "aws:") {
+		bad("managed-tag-key: %q must be 1–128 characters and not start with aws:", o.ManagedTagKey)
+	}
+	if strings.Count(o.UnitTemplate, "%s") != 1 || strings.Count(o.UnitTemplate, "%") != 1 || !strings.Contains(o.UnitTemplate, "@%s.") {
+		bad("unit-template: %q must contain exactly one @%%s. (e.g. postgres@%%s.service)", o.UnitTemplate)
+	}
+	if !metaKeyRe.MatchString(o.MetadataKey) {
+		bad("metadata-key: %q must match %s", o.MetadataKey, metaKeyRe)
+	}
+	if !deviceRe.MatchString(o.Device) {
+		bad("device: %q is not an EBS device name such as /dev/xvdb or /dev/sdf", o.Device)
+	}
+	if o.PostgresPort < 1 || o.PostgresPort > 65535 {
+		bad("postgres-port: %d is not a TCP port", o.PostgresPort)
+	}
+	if o.FencePolicy != FenceStopThenDetach && o.FencePolicy != FenceStrict {
+		bad("fence-policy: %q must be %q or %q", o.FencePolicy, FenceStopThenDetach, FenceStrict)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"deadline-fence", o.Deadlines.Fence}, {"deadline-fence-confirm", o.Deadlines.FenceConfirm},
+		{"deadline-detach", o.Deadlines.Detach}, {"deadline-attach", o.Deadlines.Attach},
+		{"deadline-metadata", o.Deadlines.Metadata}, {"deadline-reschedule", o.Deadlines.Reschedule},
+		{"deadline-verify", o.Deadlines.Verify},
+	} {
+		if d.v <= 0 {
+			bad("%s: %s must be positive", d.name, d.v)
+		}
+	}
+	if o.RetryInitial <= 0 || o.RetryMax < o.RetryInitial {
+		bad("retry-initial %s and retry-max %s: need 0 < initial ≤ max", o.RetryInitial, o.RetryMax)
+	}
+	if o.Cooldown < 0 {
+		bad("cooldown: %s must not be negative", o.Cooldown)
+	}
+	if o.MaxFailovers < 1 {
+		bad("max-failovers: %d must be at least 1", o.MaxFailovers)
+	}
+	if o.FailoverWindow <= 0 {
+		bad("failover-window: %s must be positive", o.FailoverWindow)
+	}
+	if o.HistoryLimit < 1 || o.HistoryLimit > 1000 {
+		bad("history-limit: %d must be between 1 and 1000", o.HistoryLimit)
+	}
+	if _, _, err := net.SplitHostPort(o.ListenAddr); err != nil {
+		bad("listen-address: %q: %v", o.ListenAddr, err)
+	}
+	if o.InstanceID != "" && !instanceIDRe.MatchString(o.InstanceID) {
+		bad("instance-id: %q is not an EC2 instance ID", o.InstanceID)
+	}
+	if o.PrivateIP != "" && net.ParseIP(o.PrivateIP) == nil {
+		bad("private-ip: %q is not an IP address", o.PrivateIP)
+	}
+	if o.MachineID != "" && !machineIDRe.MatchString(o.MachineID) {
+		bad("machine-id: %q is not a 32-hex-digit machine ID", o.MachineID)
+	}
+	if o.AvailabilityZone != "" && !azRe.MatchString(o.AvailabilityZone) {
+		bad("availability-zone: %q is not an availability zone name", o.AvailabilityZone)
+	}
+	return errors.Join(errs...)
+}
+
+var azRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d[a-z]$`)
+
+// withDefaults fills the clock.
+func (o Options) withDefaults() Options {
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	return o
+}

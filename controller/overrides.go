@@ -1,0 +1,154 @@
+package controller
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+)
+
+// PauseOverride is the value of <prefix>/pause and <prefix>/volumes/<vol>/pause.
+type PauseOverride struct {
+	// Reason says why, for status and logs; required.
+	Reason string `json:"reason"`
+	// Until, when set, ends the pause by itself (RFC 3339).
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// SwitchoverOverride is the value of <prefix>/volumes/<vol>/switchover.
+type SwitchoverOverride struct {
+	// To is the target instance; required.
+	To string `json:"to"`
+	// Reason says why; required.
+	Reason string `json:"reason"`
+	// Until, when set, drops a request not yet started after that time.
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// BadOverride is an override value that did not parse: what it names is paused.
+type BadOverride struct {
+	Key string
+	Err error
+}
+
+// Overrides is the operator's steering as read in one round.
+type Overrides struct {
+	// Global pauses everything when set and in force.
+	Global *PauseOverride
+	// Paused holds the per-volume pauses in force.
+	Paused map[string]PauseOverride
+	// Switchovers holds valid switchover requests by volume.
+	Switchovers map[string]SwitchoverOverride
+	// Bad lists values that did not parse; each pauses what it names.
+	Bad []BadOverride
+	// badGlobal and badVolumes record pauses caused by bad values.
+	badGlobal  bool
+	badVolumes map[string]bool
+}
+
+// PausedReason says whether volume is paused and why ("" when not).
+func (o Overrides) PausedReason(volume string) string {
+	switch {
+	case o.badGlobal:
+		return "global pause key does not parse"
+	case o.Global != nil:
+		return "global pause: " + o.Global.Reason
+	case o.badVolumes[volume]:
+		return "an override of this volume does not parse"
+	}
+	if p, ok := o.Paused[volume]; ok {
+		return "volume pause: " + p.Reason
+	}
+	return ""
+}
+
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// ParsePause decodes a pause value; inForce is false once Until has passed.
+func ParsePause(b []byte, now time.Time) (p PauseOverride, inForce bool, err error) {
+	if err := decodeStrict(b, &p); err != nil {
+		return p, false, fmt.Errorf("pause value %q: %w", b, err)
+	}
+	if strings.TrimSpace(p.Reason) == "" {
+		return p, false, fmt.Errorf("pause value %q: field reason is required", b)
+	}
+	return p, p.Until == nil || now.Before(*p.Until), nil
+}
+
+// ParseSwitchover decodes a switchover value; inForce is false once Until has passed.
+func ParseSwitchover(b []byte, now time.Time) (s SwitchoverOverride, inForce bool, err error) {
+	if err := decodeStrict(b, &s); err != nil {
+		return s, false, fmt.Errorf("switchover value %q: %w", b, err)
+	}
+	if !instanceIDRe.MatchString(s.To) {
+		return s, false, fmt.Errorf("switchover value %q: field to %q is not an instance ID", b, s.To)
+	}
+	if strings.TrimSpace(s.Reason) == "" {
+		return s, false, fmt.Errorf("switchover value %q: field reason is required", b)
+	}
+	return s, s.Until == nil || now.Before(*s.Until), nil
+}
+
+// parseOverrides reads the global pause key (nil if absent) and everything under
+// <prefix>/volumes/. Any value that does not parse pauses what it names.
+func (k Keys) parseOverrides(global *mvccpb.KeyValue, volumes []*mvccpb.KeyValue, now time.Time) Overrides {
+	o := Overrides{Paused: map[string]PauseOverride{}, Switchovers: map[string]SwitchoverOverride{}, badVolumes: map[string]bool{}}
+	if global != nil {
+		p, inForce, err := ParsePause(global.Value, now)
+		switch {
+		case err != nil:
+			o.badGlobal = true
+			o.Bad = append(o.Bad, BadOverride{Key: string(global.Key), Err: err})
+		case inForce:
+			o.Global = &p
+		}
+	}
+	for _, kv := range volumes {
+		vol, name, err := k.parseVolumeKey(string(kv.Key))
+		if err != nil {
+			o.Bad = append(o.Bad, BadOverride{Key: string(kv.Key), Err: err})
+			if vol != "" {
+				o.badVolumes[vol] = true
+			}
+			continue
+		}
+		switch name {
+		case "pause":
+			p, inForce, err := ParsePause(kv.Value, now)
+			switch {
+			case err != nil:
+				o.badVolumes[vol] = true
+				o.Bad = append(o.Bad, BadOverride{Key: string(kv.Key), Err: err})
+			case inForce:
+				o.Paused[vol] = p
+			}
+		case "switchover":
+			s, inForce, err := ParseSwitchover(kv.Value, now)
+			switch {
+			case err != nil:
+				o.badVolumes[vol] = true
+				o.Bad = append(o.Bad, BadOverride{Key: string(kv.Key), Err: err})
+			case inForce:
+				o.Switchovers[vol] = s
+			}
+		default:
+			o.badVolumes[vol] = true
+			o.Bad = append(o.Bad, BadOverride{Key: string(kv.Key), Err: fmt.Errorf("unknown override %q (want pause or switchover)", name)})
+		}
+	}
+	return o
+}

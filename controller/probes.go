@@ -1,0 +1,34 @@
+package controller
+
+import (
+	"context"
+
+	"github.com/volfailover/volfailover/health"
+)
+
+// newPolicy builds the verdict policy from the options: a witness report counts
+// while it is younger than the refresh interval plus three probe rounds.
+func newPolicy(o Options) health.Policy {
+	p := health.DefaultPolicy()
+	p.Threshold = o.FailureThreshold
+	p.MaxReportAge = o.WitnessRefresh + 3*o.ProbeInterval
+	return p
+}
+
+// newHTTPProber probes agents' /healthz within one probe timeout, one retry included.
+func newHTTPProber(o Options) *health.HTTPProber {
+	ho := health.DefaultHTTPProberOptions()
+	ho.Timeout = o.ProbeTimeout / 2
+	ho.RetryWaitMin = o.ProbeTimeout / 10
+	ho.RetryWaitMax = o.ProbeTimeout / 5
+	ho.Logger = o.Logger
+	p, err := health.NewHTTPProber(ho)
+	if err != nil {
+		// The options are derived from validated ones; the zero prober uses the defaults.
+		o.Logger.Warn().Err(err).Msg("health prober options rejected; using defaults")
+		return &health.HTTPProber{}
+	}
+	return p
+}
+
+func probePostgres(ctx context.Context, addr string) error { return health.ProbePostgres(ctx, addr) }

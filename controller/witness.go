@@ -1,0 +1,245 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// Owner is a host holding a managed volume, as the leader publishes it for the witnesses.
+type Owner struct {
+	Instance  string `json:"instance"`
+	AZ        string `json:"az"`
+	PrivateIP string `json:"privateIp"`
+	Machine   string `json:"machine,omitempty"`
+	Volume    string `json:"volume"`
+}
+
+// Report is what a witness saw of an owner, stored under the witness's lease.
+type Report struct {
+	Owner     string    `json:"owner"`
+	Witness   string    `json:"witness"`
+	Reachable bool      `json:"reachable"`
+	At        time.Time `json:"at"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
+func parseOwners(b []byte) ([]Owner, error) {
+	var owners []Owner
+	if err := json.Unmarshal(b, &owners); err != nil {
+		return nil, fmt.Errorf("owners list: %w", err)
+	}
+	for i, o := range owners {
+		if !instanceIDRe.MatchString(o.Instance) || o.AZ == "" || net.ParseIP(o.PrivateIP) == nil {
+			return nil, fmt.Errorf("owners list entry %d: instance %q az %q privateIp %q: incomplete", i, o.Instance, o.AZ, o.PrivateIP)
+		}
+	}
+	return owners, nil
+}
+
+// witness keeps a watched copy of the owners list and the registry, and probes
+// the owners this instance is a witness of. Each instance probes at most the
+// owners that chose it, so the cluster's probes are O(witnesses × owners).
+type witness struct {
+	c    *Controller
+	sess *concurrency.Session
+
+	mu     sync.Mutex
+	owners []Owner
+	hosts  map[string]Host
+
+	written map[string]Report // owner → last report written
+}
+
+func newWitness(c *Controller, sess *concurrency.Session) *witness {
+	return &witness{c: c, sess: sess, hosts: map[string]Host{}, written: map[string]Report{}}
+}
+
+func (w *witness) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.follow(ctx)
+	}()
+	t := w.c.clk.NewTicker(w.c.o.ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			w.round(ctx)
+		}
+	}
+}
+
+// follow lists then watches the owners key and the registry, re-listing after
+// any watch failure (compaction, lost connection).
+func (w *witness) follow(ctx context.Context) {
+	k := w.c.keys
+	for ctx.Err() == nil {
+		resp, err := w.c.cli.Txn(ctx).Then(clientv3.OpGet(k.Owners()), clientv3.OpGet(k.Hosts(), clientv3.WithPrefix())).Commit()
+		if err != nil {
+			w.c.log.Debug().Err(err).Msg("witness: list owners and registry")
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.c.clk.After(w.c.o.ProbeInterval):
+			}
+			continue
+		}
+		hosts := map[string]Host{}
+		for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
+			if h, err := k.parseHost(kv); err == nil {
+				hosts[h.Instance] = h
+			}
+		}
+		var owners []Owner
+		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
+			if o, err := parseOwners(kvs[0].Value); err == nil {
+				owners = o
+			} else {
+				w.c.log.Warn().Err(err).Msg("witness: ignoring owners list")
+			}
+		}
+		w.mu.Lock()
+		w.hosts, w.owners = hosts, owners
+		w.mu.Unlock()
+		w.watch(ctx, resp.Header.Revision+1)
+	}
+}
+
+func (w *witness) watch(ctx context.Context, rev int64) {
+	k := w.c.keys
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	hostsCh := w.c.cli.Watch(wctx, k.Hosts(), clientv3.WithPrefix(), clientv3.WithRev(rev))
+	ownersCh := w.c.cli.Watch(wctx, k.Owners(), clientv3.WithRev(rev))
+	for {
+		var resp clientv3.WatchResponse
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return
+		case resp, ok = <-hostsCh:
+		case resp, ok = <-ownersCh:
+		}
+		if !ok || resp.Err() != nil {
+			return
+		}
+		w.mu.Lock()
+		for _, ev := range resp.Events {
+			key := string(ev.Kv.Key)
+			switch {
+			case key == k.Owners() && ev.Type == clientv3.EventTypeDelete:
+				w.owners = nil
+			case key == k.Owners():
+				if o, err := parseOwners(ev.Kv.Value); err == nil {
+					w.owners = o
+				}
+			case ev.Type == clientv3.EventTypeDelete:
+				delete(w.hosts, key[len(k.Hosts()):])
+			default:
+				if h, err := k.parseHost(ev.Kv); err == nil {
+					w.hosts[h.Instance] = h
+				}
+			}
+		}
+		w.mu.Unlock()
+	}
+}
+
+// round probes every owner this instance witnesses and publishes what changed.
+func (w *witness) round(ctx context.Context) {
+	self := w.c.o.InstanceID
+	w.mu.Lock()
+	type job struct {
+		owner Owner
+		url   string
+	}
+	var jobs []job
+	for _, o := range w.owners {
+		for _, id := range chooseWitnesses(o, w.hosts, w.c.o.Witnesses) {
+			if id == self {
+				jobs = append(jobs, job{o, w.hosts[o.Instance].HealthURL})
+			}
+		}
+	}
+	w.mu.Unlock()
+
+	results := make([]Report, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := w.c.probeOwner(ctx, j.owner, j.url)
+			results[i] = Report{Owner: j.owner.Instance, Witness: self, Reachable: err == nil, At: w.c.clk.Now().UTC()}
+			if err != nil {
+				results[i].Detail = err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return
+	}
+
+	keep := map[string]bool{}
+	for _, r := range results {
+		keep[r.Owner] = true
+		prev, ok := w.written[r.Owner]
+		if ok && prev.Reachable == r.Reachable && r.At.Sub(prev.At) < w.c.o.WitnessRefresh {
+			continue
+		}
+		b, _ := json.Marshal(r)
+		if _, err := w.c.cli.Put(ctx, w.c.keys.WitnessReport(r.Owner, self), string(b), clientv3.WithLease(w.sess.Lease())); err != nil {
+			w.c.log.Warn().Err(err).Str("owner", r.Owner).Msg("witness: write report")
+			continue
+		}
+		if !ok || prev.Reachable != r.Reachable {
+			w.c.log.Info().Str("owner", r.Owner).Bool("reachable", r.Reachable).Str("detail", r.Detail).Msg("witness report changed")
+		}
+		w.written[r.Owner] = r
+	}
+	for owner := range w.written {
+		if keep[owner] {
+			continue
+		}
+		if _, err := w.c.cli.Delete(ctx, w.c.keys.WitnessReport(owner, self)); err != nil {
+			w.c.log.Warn().Err(err).Str("owner", owner).Msg("witness: withdraw report")
+			continue
+		}
+		delete(w.written, owner)
+	}
+}
+
+// probeOwner is one probe of an owner host: the Postgres wire probe and the
+// owner agent's /healthz run together; the host counts as reachable when
+// either answers (a crashed Postgres on a live host is fleet's to restart,
+// not a reason to move the volume).
+func (c *Controller) probeOwner(ctx context.Context, o Owner, healthURL string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.o.ProbeTimeout)
+	defer cancel()
+	addr := net.JoinHostPort(o.PrivateIP, strconv.Itoa(c.o.PostgresPort))
+	pgErr := make(chan error, 1)
+	go func() { pgErr <- probePostgres(ctx, addr) }()
+	httpErr := fmt.Errorf("no health URL registered")
+	if healthURL != "" {
+		httpErr = c.http.Probe(ctx, healthURL)
+	}
+	perr := <-pgErr
+	if perr == nil || httpErr == nil {
+		return nil
+	}
+	return fmt.Errorf("postgres %s: %v; agent %s: %v", addr, perr, healthURL, httpErr)
+}
