@@ -1,0 +1,41 @@
+package admin
+
+import (
+	"context"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/volfailover/volfailover/controller"
+)
+
+// History is the completed (and dry-run) records, oldest first per volume,
+// plus any that do not parse.
+type History struct {
+	Records    []controller.Record `json:"records"`
+	Unreadable []BadKey            `json:"unreadable"`
+}
+
+// History lists the history of one volume, or of all ("" volume).
+func (a *Admin) History(ctx context.Context, volume string) (*History, error) {
+	prefix := a.keys.History()
+	if volume != "" {
+		if err := CheckVolumeID("volume", volume); err != nil {
+			return nil, err
+		}
+		prefix = a.keys.HistoryVolume(volume)
+	}
+	resp, err := a.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return nil, etcdErr("read history under "+prefix, err)
+	}
+	h := &History{Records: []controller.Record{}, Unreadable: []BadKey{}}
+	for _, kv := range resp.Kvs {
+		rec, err := controller.ParseRecord(kv.Value)
+		if err != nil {
+			h.Unreadable = append(h.Unreadable, BadKey{Key: string(kv.Key), Error: err.Error()})
+			continue
+		}
+		h.Records = append(h.Records, *rec)
+	}
+	return h, nil
+}

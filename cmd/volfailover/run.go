@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/volfailover/volfailover/alert"
+	"github.com/volfailover/volfailover/awsops"
+	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/fleet"
+)
+
+// runFlags holds what `run` needs beyond controller.Options.
+type runFlags struct {
+	o                controller.Options
+	fencePolicy      string
+	etcdPasswordFile string
+	awsRegion        string
+	ec2Endpoint      string
+	imdsEndpoint     string
+	fleetEndpoint    string
+	pdKeyFile        string
+	webhookURL       string
+	logLevel         string
+}
+
+func newRunCmd(env adminEnv) *cobra.Command {
+	return runCommand(env, &runFlags{o: controller.DefaultOptions()})
+}
+
+// runCommand builds `run` around f, which the flags fill.
+func runCommand(env adminEnv, f *runFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the agent: register this host, witness peers, and fail over when elected leader",
+		Args:  adminArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd, env); err != nil {
+				return err
+			}
+			return runAgent(cmd.Context(), f, env)
+		},
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErr(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
+	})
+	f.register(cmd.Flags())
+	return cmd
+}
+
+func (f *runFlags) register(fs *pflag.FlagSet) {
+	o := &f.o
+	fs.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", []string{"http://127.0.0.1:2379"}, "etcd client URLs, comma-separated")
+	fs.StringVar(&o.EtcdCertFile, "etcd-cert-file", "", "client certificate for etcd (with --etcd-key-file)")
+	fs.StringVar(&o.EtcdKeyFile, "etcd-key-file", "", "client key for etcd")
+	fs.StringVar(&o.EtcdCAFile, "etcd-ca-file", "", "CA bundle that verifies the etcd servers")
+	fs.StringVar(&o.EtcdUsername, "etcd-username", "", "etcd user (password from --etcd-password-file or VOLFAILOVER_ETCD_PASSWORD)")
+	fs.StringVar(&f.etcdPasswordFile, "etcd-password-file", "", "file holding the etcd password")
+	fs.DurationVar(&o.EtcdDialTimeout, "etcd-dial-timeout", o.EtcdDialTimeout, "bound on the first connection to etcd")
+	fs.StringVar(&o.KeyPrefix, "key-prefix", o.KeyPrefix, "root of volfailover's etcd keys")
+	fs.DurationVar(&o.SessionTTL, "session-ttl", o.SessionTTL, "etcd session lease (whole seconds); a crashed leader is replaced within about this long")
+	fs.DurationVar(&o.ProbeInterval, "probe-interval", o.ProbeInterval, "period of the leader's reconcile round and of witness probes")
+	fs.DurationVar(&o.ProbeTimeout, "probe-timeout", o.ProbeTimeout, "bound on one probe of an owner host")
+	fs.IntVar(&o.FailureThreshold, "failure-threshold", o.FailureThreshold, "consecutive failed leader probe rounds needed (with a witness) to call an owner dead")
+	fs.IntVar(&o.Witnesses, "witnesses", o.Witnesses, "witnesses per owner host, chosen among its AZ's instances")
+	fs.DurationVar(&o.WitnessRefresh, "witness-refresh", o.WitnessRefresh, "how often an unchanged witness report is rewritten")
+	fs.StringVar(&o.ManagedTagKey, "managed-tag-key", o.ManagedTagKey, "EBS tag key marking managed volumes")
+	fs.StringVar(&o.UnitTemplate, "unit-template", o.UnitTemplate, "fleet unit of a volume, %s = volume ID")
+	fs.StringVar(&o.MetadataKey, "metadata-key", o.MetadataKey, "fleet machine metadata key that pins the unit to the volume's host")
+	fs.StringVar(&o.Device, "device", o.Device, "device name a volume is attached as")
+	fs.IntVar(&o.PostgresPort, "postgres-port", o.PostgresPort, "Postgres port probed on every owner host")
+	fs.StringVar(&f.fencePolicy, "fence-policy", string(o.FencePolicy), "stop-then-detach (stop with Force, detach at once, confirm the stop in the background) or strict (wait for stopped)")
+	fs.DurationVar(&o.Deadlines.Fence, "deadline-fence", o.Deadlines.Fence, "deadline of the fence step before it is paged")
+	fs.DurationVar(&o.Deadlines.FenceConfirm, "deadline-fence-confirm", o.Deadlines.FenceConfirm, "time allowed for a fenced owner to reach stopped")
+	fs.DurationVar(&o.Deadlines.Detach, "deadline-detach", o.Deadlines.Detach, "deadline of the detach step")
+	fs.DurationVar(&o.Deadlines.Attach, "deadline-attach", o.Deadlines.Attach, "deadline of the attach step")
+	fs.DurationVar(&o.Deadlines.Metadata, "deadline-metadata", o.Deadlines.Metadata, "deadline of the fleet metadata step")
+	fs.DurationVar(&o.Deadlines.Reschedule, "deadline-reschedule", o.Deadlines.Reschedule, "deadline of the unit reschedule step")
+	fs.DurationVar(&o.Deadlines.Verify, "deadline-verify", o.Deadlines.Verify, "deadline of the Postgres verification step")
+	fs.DurationVar(&o.RetryInitial, "retry-initial", o.RetryInitial, "first backoff between attempts of a failing step")
+	fs.DurationVar(&o.RetryMax, "retry-max", o.RetryMax, "largest backoff between attempts of a failing step")
+	fs.DurationVar(&o.Cooldown, "cooldown", o.Cooldown, "least time between two automatic failovers of one volume")
+	fs.IntVar(&o.MaxFailovers, "max-failovers", o.MaxFailovers, "automatic failovers of one volume within --failover-window that switch it to alert-only")
+	fs.DurationVar(&o.FailoverWindow, "failover-window", o.FailoverWindow, "window --max-failovers counts in")
+	fs.IntVar(&o.HistoryLimit, "history-limit", o.HistoryLimit, "completed failover records kept per volume")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "decide and record, but change nothing in EC2 or fleet")
+	fs.StringVar(&o.ListenAddr, "listen-address", o.ListenAddr, "address of /healthz and /readyz")
+	fs.StringVar(&o.InstanceID, "instance-id", "", "this host's EC2 instance ID (default: from IMDS)")
+	fs.StringVar(&o.AvailabilityZone, "availability-zone", "", "this host's AZ (default: from IMDS)")
+	fs.StringVar(&o.PrivateIP, "private-ip", "", "this host's private IP (default: from IMDS)")
+	fs.StringVar(&o.MachineID, "machine-id", "", "this host's fleet machine ID (default: /etc/machine-id)")
+	fs.BoolVar(&o.NoFailover, "nofailover", false, "never choose this host as a failover target")
+	fs.StringVar(&f.awsRegion, "aws-region", "", "AWS region (default: from IMDS)")
+	fs.StringVar(&f.ec2Endpoint, "ec2-endpoint", "", "EC2 endpoint override (e.g. the emulator)")
+	fs.StringVar(&f.imdsEndpoint, "imds-endpoint", "", "instance metadata endpoint override")
+	fs.StringVar(&f.fleetEndpoint, "fleet-endpoint", fleet.DefaultEndpoint, "fleet API: unix:///path.sock, http://host:port or https://host:port")
+	fs.StringVar(&f.pdKeyFile, "pagerduty-routing-key-file", "", "file holding the PagerDuty Events v2 routing key (or VOLFAILOVER_PAGERDUTY_ROUTING_KEY)")
+	fs.StringVar(&f.webhookURL, "webhook-url", "", "generic JSON webhook receiving every page")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	var names []string
+	fs.VisitAll(func(fl *pflag.Flag) { names = append(names, fl.Name) })
+	markEnv(fs, names...)
+}
+
+// options completes and checks the controller options; every problem names its flag.
+func (f *runFlags) options(ctx context.Context, env adminEnv, log zerolog.Logger) (controller.Options, error) {
+	o := f.o
+	o.FencePolicy = controller.FencePolicy(f.fencePolicy)
+	o.Version = version
+	o.Logger = log
+	if o.EtcdUsername != "" {
+		pw, ok := env.getenv("VOLFAILOVER_ETCD_PASSWORD")
+		if f.etcdPasswordFile != "" {
+			b, err := os.ReadFile(f.etcdPasswordFile)
+			if err != nil {
+				return o, usageErr(fmt.Errorf("etcd-password-file %q: %w", f.etcdPasswordFile, err))
+			}
+			pw, ok = strings.TrimSpace(string(b)), true
+		}
+		if !ok || pw == "" {
+			return o, usageErr(fmt.Errorf("etcd-username %q: no password (set --etcd-password-file or VOLFAILOVER_ETCD_PASSWORD)", o.EtcdUsername))
+		}
+		o.EtcdPassword = pw
+	}
+	if err := o.Validate(); err != nil {
+		return o, usageErr(err)
+	}
+	if o.InstanceID == "" || o.AvailabilityZone == "" || o.PrivateIP == "" || f.awsRegion == "" {
+		id, err := awsops.LoadIdentity(ctx, f.imdsEndpoint)
+		if err != nil {
+			return o, fmt.Errorf("load identity from IMDS (set --instance-id, --availability-zone, --private-ip and --aws-region to skip): %w", err)
+		}
+		o.InstanceID = orDefault(o.InstanceID, id.InstanceID)
+		o.AvailabilityZone = orDefault(o.AvailabilityZone, id.AvailabilityZone)
+		o.PrivateIP = orDefault(o.PrivateIP, id.PrivateIP)
+		f.awsRegion = orDefault(f.awsRegion, id.Region)
+	}
+	if o.MachineID == "" {
+		b, err := os.ReadFile("/etc/machine-id")
+		if err != nil {
+			return o, usageErr(fmt.Errorf("machine-id: not set and /etc/machine-id unreadable: %w", err))
+		}
+		o.MachineID = strings.TrimSpace(string(b))
+	}
+	// Identity from IMDS or /etc/machine-id is outside input too.
+	if err := o.Validate(); err != nil {
+		return o, usageErr(err)
+	}
+	return o, nil
+}
+
+func orDefault(v, d string) string {
+	if v != "" {
+		return v
+	}
+	return d
+}
+
+// runAgent builds the clients and runs the controller until ctx ends.
+func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
+	lvl, err := zerolog.ParseLevel(f.logLevel)
+	if err != nil || f.logLevel == "" {
+		return usageErr(fmt.Errorf("log-level: %q is not debug, info, warn or error", f.logLevel))
+	}
+	log := zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Str("component", "volfailover").Logger()
+	o, err := f.options(ctx, env, log)
+	if err != nil {
+		return err
+	}
+	log = log.With().Str("instance", o.InstanceID).Logger()
+
+	cli, err := etcdClient(o)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+
+	ao := awsops.DefaultOptions()
+	ao.Region, ao.Endpoint, ao.IMDSEndpoint, ao.ManagedTagKey = f.awsRegion, f.ec2Endpoint, f.imdsEndpoint, o.ManagedTagKey
+	ao.Logger = log
+	// awsops has no AppID option: the transport appends one to the SDK's
+	// User-Agent so EC2 (and the emulator's journal) can tell instances apart.
+	ao.HTTPClient = &http.Client{Transport: appIDTransport{app: "app/volfailover-" + o.InstanceID, base: http.DefaultTransport.(*http.Transport).Clone()}}
+	if err := ao.Validate(); err != nil {
+		return usageErr(err)
+	}
+	ec2c, err := awsops.New(ctx, ao)
+	if err != nil {
+		return fmt.Errorf("build EC2 client: %w", err)
+	}
+
+	fc := fleet.DefaultConfig()
+	fc.Endpoint, fc.Logger, fc.UserAgent = f.fleetEndpoint, log, "volfailover/"+version+" ("+o.InstanceID+")"
+	if err := fc.Validate(); err != nil {
+		return usageErr(err)
+	}
+	fl, err := fleet.NewClient(fc)
+	if err != nil {
+		return fmt.Errorf("build fleet client: %w", err)
+	}
+
+	deps := controller.Deps{Etcd: cli, EC2: ec2c, Fleet: fl}
+	sinks, err := f.sinks(env, log)
+	if err != nil {
+		return err
+	}
+	if len(sinks) > 0 {
+		oo := alert.DefaultOptions()
+		oo.Client, oo.Prefix, oo.Sinks, oo.Logger = cli, o.KeyPrefix, sinks, log
+		ob, err := alert.NewOutbox(oo)
+		if err != nil {
+			return usageErr(fmt.Errorf("alert outbox: %w", err))
+		}
+		deps.LeaderPager = func(g clientv3.Cmp) controller.Pager { return ob.Guarded(g) }
+		deps.LeaderTask = ob.Run
+	} else {
+		log.Warn().Msg("no --pagerduty-routing-key-file or --webhook-url: pages are only LOGGED, nobody is woken")
+		deps.Pager = controller.LogPager{Log: log}
+	}
+
+	c, err := controller.New(o, deps)
+	if err != nil {
+		return usageErr(err)
+	}
+	return c.Run(ctx)
+}
+
+// sinks builds the configured paging sinks.
+func (f *runFlags) sinks(env adminEnv, log zerolog.Logger) ([]alert.Sink, error) {
+	var sinks []alert.Sink
+	_, keyInEnv := env.getenv("VOLFAILOVER_PAGERDUTY_ROUTING_KEY")
+	if f.pdKeyFile != "" || keyInEnv {
+		pc := alert.DefaultPagerDutyConfig()
+		pc.Logger = log
+		if f.pdKeyFile != "" {
+			pc.RoutingKeyFile = f.pdKeyFile
+		} else {
+			pc.RoutingKeyEnv = "VOLFAILOVER_PAGERDUTY_ROUTING_KEY"
+		}
+		pd, err := alert.NewPagerDuty(pc)
+		if err != nil {
+			return nil, usageErr(fmt.Errorf("pagerduty-routing-key-file: %w", err))
+		}
+		sinks = append(sinks, pd)
+	}
+	if f.webhookURL != "" {
+		wc := alert.DefaultWebhookConfig()
+		wc.URL, wc.Logger = f.webhookURL, log
+		wh, err := alert.NewWebhook(wc)
+		if err != nil {
+			return nil, usageErr(fmt.Errorf("webhook-url: %w", err))
+		}
+		sinks = append(sinks, wh)
+	}
+	return sinks, nil
+}
+
+func etcdClient(o controller.Options) (*clientv3.Client, error) {
+	cfg := clientv3.Config{
+		Endpoints:   o.EtcdEndpoints,
+		DialTimeout: o.EtcdDialTimeout,
+		Username:    o.EtcdUsername,
+		Password:    o.EtcdPassword,
+		Logger:      zap.NewNop(),
+	}
+	https := false
+	for _, ep := range o.EtcdEndpoints {
+		https = https || strings.HasPrefix(ep, "https://")
+	}
+	switch {
+	case o.EtcdCertFile != "" || o.EtcdCAFile != "":
+		info := transport.TLSInfo{CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile, TrustedCAFile: o.EtcdCAFile}
+		tc, err := info.ClientConfig()
+		if err != nil {
+			return nil, usageErr(fmt.Errorf("etcd TLS (cert %q, key %q, ca %q): %w", o.EtcdCertFile, o.EtcdKeyFile, o.EtcdCAFile, err))
+		}
+		cfg.TLS = tc
+	case https:
+		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	cli, err := clientv3.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to etcd %v: %w", o.EtcdEndpoints, err)
+	}
+	return cli, nil
+}
+
+// appIDTransport appends an application ID to the User-Agent the SDK sets.
+type appIDTransport struct {
+	app  string
+	base http.RoundTripper
+}
+
+func (t appIDTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", strings.TrimSpace(r.Header.Get("User-Agent")+" "+t.app))
+	return t.base.RoundTrip(r)
+}
