@@ -5,6 +5,8 @@ PKGS      ?= ./...
 # Unit and integration tests must finish well inside CI's budget on 2 cores.
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 BIN_DIR   ?= bin
+# Latency profile of the emulated cloud for demo and sandbox: instant or aws-typical.
+PROFILE   ?= instant
 
 .DEFAULT_GOAL := help
 
@@ -27,3 +29,15 @@ lint: ## gofmt check, go vet and staticcheck (pinned in go.mod's tool section)
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+
+.PHONY: demo
+demo: ## play a real failover on this machine and verify it (PROFILE=aws-typical for cloud latencies; needs PostgreSQL 15)
+	@mkdir -p $(BIN_DIR)
+	$(GO) build -o $(BIN_DIR)/ ./cmd/volfailover ./cmd/volfailover-sandbox
+	$(BIN_DIR)/volfailover-sandbox demo -profile $(PROFILE) -volfailover-bin $(BIN_DIR)/volfailover
+
+.PHONY: sandbox
+sandbox: ## run the sandbox until Ctrl-C and write sandbox.env (PROFILE=aws-typical for cloud latencies)
+	@mkdir -p $(BIN_DIR)
+	$(GO) build -o $(BIN_DIR)/ ./cmd/volfailover ./cmd/volfailover-sandbox
+	$(BIN_DIR)/volfailover-sandbox up -profile $(PROFILE) -volfailover-bin $(BIN_DIR)/volfailover

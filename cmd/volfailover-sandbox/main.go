@@ -1,0 +1,67 @@
+// Command volfailover-sandbox runs a volfailover world on one machine (etcd,
+// the EC2 and fleet emulators, hosts with the real volfailover binary and a
+// real PostgreSQL 15), injects host faults into a running one, and plays a
+// complete failover as a demo. See docs/sandbox.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+const usage = `usage: volfailover-sandbox <command> [flags]
+
+commands:
+  up               start a sandbox and keep it running until interrupted
+  demo             start a sandbox, kill the owner of the volume, follow the failover, verify it
+  status           show the hosts, units and events of a running sandbox
+  kill-host NAME   SIGKILL every process of a host (-stopped: EC2 reports it stopped)
+  partition-host NAME   drop every packet to a host's address
+  heal-host NAME   end a partition
+  revive-host NAME boot a dead host again
+  exec-postgres    run PostgreSQL on the volume (the postgres@ unit's command)
+
+Run "volfailover-sandbox <command> -h" for a command's flags.
+`
+
+func main() {
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a subcommand and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "up":
+		return runUp(ctx, rest, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
+	case "status":
+		return runStatus(ctx, rest, stdout, stderr)
+	case "kill-host", "partition-host", "heal-host", "revive-host":
+		return runHostAction(ctx, cmd, rest, stdout, stderr)
+	case "exec-postgres":
+		return runExecPostgres(ctx, rest, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "volfailover-sandbox: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}

@@ -1,0 +1,166 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/volfailover/volfailover/e2e/ec2sim"
+)
+
+// Availability zones of the sandbox: the first Hosts hosts and the volume
+// live in ZoneA, the HostsB extra hosts in ZoneB (never a failover target).
+const (
+	Region = "us-east-1"
+	ZoneA  = "us-east-1a"
+	ZoneB  = "us-east-1b"
+)
+
+// Fixed ports on every host address, as on a real host.
+const (
+	PostgresPort     = 5432
+	GatewayEtcdPort  = 2379  // the host's local etcd proxy
+	GatewayFleetPort = 49153 // the host's local fleet API
+	HealthPort       = 9437  // volfailover's /healthz
+)
+
+// DefaultPostgresBin is where Debian installs the PostgreSQL 15 server.
+const DefaultPostgresBin = "/usr/lib/postgresql/15/bin"
+
+// Device is the device name the managed volume is attached as.
+const Device = "/dev/xvdb"
+
+// Config describes one sandbox. DefaultConfig gives the defaults stated on
+// each field; Validate names the field of every problem.
+type Config struct {
+	// Dir holds everything the sandbox writes (etcd data, volumes, host
+	// roots, logs, built binaries). It is created 0755 so that the postgres
+	// user can traverse it; every parent must already be traversable by
+	// others. Required.
+	Dir string
+	// Hosts is the number of hosts in ZoneA; default 3, at least 2 so a
+	// failover has a target.
+	Hosts int
+	// HostsB is the number of extra hosts in ZoneB; default 1.
+	HostsB int
+	// Profile is the latency profile of ec2sim and the timing of fleet and
+	// the controllers; default ec2sim.ProfileInstant.
+	Profile ec2sim.Profile
+	// Subnet is the third octet of the host addresses 127.0.<Subnet>.N;
+	// default 1. Two sandboxes on one machine need different subnets.
+	Subnet int
+	// VolfailoverBin is the volfailover binary; "" = built with go build
+	// into Dir/bin from ModuleRoot.
+	VolfailoverBin string
+	// SandboxBin is a binary offering the exec-postgres subcommand (the
+	// volfailover-sandbox binary); "" = built into Dir/bin.
+	SandboxBin string
+	// ModuleRoot is the volfailover source tree used for builds; "" = the
+	// nearest parent of the working directory holding go.mod.
+	ModuleRoot string
+	// PostgresBin is the directory of the PostgreSQL 15 server binaries;
+	// default DefaultPostgresBin.
+	PostgresBin string
+	// ControllerEnv is appended to every host's volfailover environment
+	// (KEY=VALUE, VOLFAILOVER_* settings), after the sandbox's own, so tests
+	// can tune the controller.
+	ControllerEnv []string
+	// Logger receives the sandbox's own events; default zerolog.Nop().
+	Logger zerolog.Logger
+}
+
+// DefaultConfig returns the defaults with dir as Dir.
+func DefaultConfig(dir string) Config {
+	return Config{
+		Dir:         dir,
+		Hosts:       3,
+		HostsB:      1,
+		Profile:     ec2sim.ProfileInstant,
+		Subnet:      1,
+		PostgresBin: DefaultPostgresBin,
+		Logger:      zerolog.Nop(),
+	}
+}
+
+// Validate checks every field.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Dir == "" || !filepath.IsAbs(c.Dir) {
+		bad("dir: %q must be an absolute path", c.Dir)
+	}
+	if c.Hosts < 2 || c.Hosts > 200 {
+		bad("hosts: %d must be between 2 and 200", c.Hosts)
+	}
+	if c.HostsB < 0 || c.Hosts+c.HostsB > 250 {
+		bad("hosts-b: %d must be at least 0 and hosts+hosts-b at most 250", c.HostsB)
+	}
+	if _, err := ec2sim.ProfileLatencies(c.Profile); err != nil {
+		bad("profile: %w", err)
+	}
+	if c.Subnet < 1 || c.Subnet > 254 {
+		bad("subnet: %d must be between 1 and 254", c.Subnet)
+	}
+	if c.PostgresBin == "" {
+		bad("postgres-bin: must be set")
+	}
+	for _, kv := range c.ControllerEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			bad("controller-env: %q is not KEY=VALUE", kv)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// timing is what a profile decides besides ec2sim's latencies.
+type timing struct {
+	machineTTL, engineInterval, agentInterval time.Duration
+	// controller settings passed as VOLFAILOVER_* variables
+	sessionTTL, probeInterval, probeTimeout, witnessRefresh time.Duration
+}
+
+func profileTiming(p ec2sim.Profile) timing {
+	if p == ec2sim.ProfileAWSTypical {
+		// fleet's and volfailover's production defaults
+		return timing{
+			machineTTL: 30 * time.Second, engineInterval: 2 * time.Second, agentInterval: 5 * time.Second,
+			sessionTTL: 10 * time.Second, probeInterval: time.Second, probeTimeout: 800 * time.Millisecond,
+			witnessRefresh: 5 * time.Second,
+		}
+	}
+	return timing{
+		machineTTL: 5 * time.Second, engineInterval: time.Second, agentInterval: time.Second,
+		sessionTTL: 3 * time.Second, probeInterval: 500 * time.Millisecond, probeTimeout: 400 * time.Millisecond,
+		witnessRefresh: time.Second,
+	}
+}
+
+// hostAddr is the loopback address of host i (1-based).
+func (c Config) hostAddr(i int) string { return fmt.Sprintf("127.0.%d.%d", c.Subnet, i) }
+
+// prepareDir creates Dir 0755 and checks that the postgres user can reach it.
+func prepareDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create sandbox dir %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("open up sandbox dir %s: %w", dir, err)
+	}
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("check parent %s of sandbox dir: %w", p, err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("sandbox dir %s: parent %s has mode %v, which the postgres user cannot traverse; choose a dir under /tmp", dir, p, fi.Mode().Perm())
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
