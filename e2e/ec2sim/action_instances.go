@@ -51,39 +51,17 @@ func (s *Sim) explicitInstances(ids []string, dryRun bool) ([]string, *apiError)
 }
 
 func (s *Sim) describeInstances(c *call) ([]byte, *apiError) {
-	p := c.p
-	p.scalars = map[string]bool{"MaxResults": true, "NextToken": true, "DryRun": true, "IncludeManagedResources": true}
-	p.lists = map[string]bool{"InstanceId": true}
-	p.filters = true
-	if err := p.check(); err != nil {
-		return nil, err
+	req, apiErr := c.p.describe(describeSpec{
+		action: "DescribeInstances", set: "instancesSet", idKey: "InstanceId",
+		validID: validInstanceID, malformed: malformedInstance, filters: instanceFilters,
+	})
+	if apiErr != nil {
+		return nil, apiErr
 	}
-	dry, err := p.boolean("DryRun")
-	if err != nil {
-		return nil, err
-	}
-	raw := p.list("InstanceId")
-	for _, id := range raw {
-		if !validInstanceID(id) {
-			return nil, malformedInstance(id)
-		}
-	}
-	fs, err := p.filterList()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFilterNames(fs, instanceFilters); err != nil {
-		return nil, err
-	}
-	pg, err := p.pageParams("DescribeInstances", "instancesSet", len(raw) > 0)
-	if err != nil {
-		return nil, err
-	}
-	if dry {
-		return nil, dryRunOK()
-	}
+	raw, fs, pg := req.ids, req.filters, req.page
 	candidates := sortedKeys(s.instances)
 	if len(raw) > 0 {
+		var err *apiError
 		if candidates, err = s.explicitInstances(raw, false); err != nil {
 			return nil, err
 		}
@@ -195,46 +173,18 @@ func (s *Sim) statusOf(in *instance, impaired bool) (inst, sys xmlSummary) {
 }
 
 func (s *Sim) describeInstanceStatus(c *call) ([]byte, *apiError) {
-	p := c.p
-	p.scalars = map[string]bool{"MaxResults": true, "NextToken": true, "DryRun": true, "IncludeAllInstances": true, "IncludeManagedResources": true}
-	p.lists = map[string]bool{"InstanceId": true}
-	p.filters = true
-	if err := p.check(); err != nil {
-		return nil, err
+	req, apiErr := c.p.describe(describeSpec{
+		action: "DescribeInstanceStatus", set: "instancesSet", idKey: "InstanceId", maxIDs: 100,
+		validID: validInstanceID, malformed: malformedInstance, filters: statusFilters,
+		extraBools: []string{"IncludeAllInstances"},
+	})
+	if apiErr != nil {
+		return nil, apiErr
 	}
-	dry, err := p.boolean("DryRun")
-	if err != nil {
-		return nil, err
-	}
-	all, err := p.boolean("IncludeAllInstances")
-	if err != nil {
-		return nil, err
-	}
-	raw := p.list("InstanceId")
-	if len(raw) > 100 {
-		return nil, badRequest("InvalidParameterValue", "Value (%d) for parameter instanceIds is invalid. Expecting at most 100 instance IDs.", len(raw))
-	}
-	for _, id := range raw {
-		if !validInstanceID(id) {
-			return nil, malformedInstance(id)
-		}
-	}
-	fs, err := p.filterList()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFilterNames(fs, statusFilters); err != nil {
-		return nil, err
-	}
-	pg, err := p.pageParams("DescribeInstanceStatus", "instancesSet", len(raw) > 0)
-	if err != nil {
-		return nil, err
-	}
-	if dry {
-		return nil, dryRunOK()
-	}
+	raw, fs, pg, all := req.ids, req.filters, req.page, req.bools["IncludeAllInstances"]
 	candidates := sortedKeys(s.instances)
 	if len(raw) > 0 {
+		var err *apiError
 		if candidates, err = s.explicitInstances(raw, false); err != nil {
 			return nil, err
 		}

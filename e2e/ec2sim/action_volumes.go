@@ -51,37 +51,14 @@ func uniqueSorted(ids []string) []string {
 }
 
 func (s *Sim) describeVolumes(c *call) ([]byte, *apiError) {
-	p := c.p
-	p.scalars = map[string]bool{"MaxResults": true, "NextToken": true, "DryRun": true, "IncludeManagedResources": true}
-	p.lists = map[string]bool{"VolumeId": true}
-	p.filters = true
-	if err := p.check(); err != nil {
-		return nil, err
-	}
-	dry, err := p.boolean("DryRun")
+	req, err := c.p.describe(describeSpec{
+		action: "DescribeVolumes", set: "volumeSet", idKey: "VolumeId",
+		validID: validVolumeID, malformed: malformedVolume, filters: volumeFilters,
+	})
 	if err != nil {
 		return nil, err
 	}
-	ids := p.list("VolumeId")
-	for _, id := range ids {
-		if !validVolumeID(id) {
-			return nil, malformedVolume(id)
-		}
-	}
-	fs, err := p.filterList()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFilterNames(fs, volumeFilters); err != nil {
-		return nil, err
-	}
-	pg, err := p.pageParams("DescribeVolumes", "volumeSet", len(ids) > 0)
-	if err != nil {
-		return nil, err
-	}
-	if dry {
-		return nil, dryRunOK()
-	}
+	ids, fs, pg := req.ids, req.filters, req.page
 	candidates := sortedKeys(s.volumes)
 	if len(ids) > 0 {
 		candidates = uniqueSorted(ids)
