@@ -150,6 +150,9 @@ func writeRecordTable(b *strings.Builder, recs []controller.Record) {
 		if r.DryRun {
 			kind += " (dry-run)"
 		}
+		if r.Abandoned != "" {
+			kind += " (ABANDONED)"
+		}
 		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Volume, r.ID, kind, or(r.From.Instance, "-"), r.To.Instance, r.Step, stamp(r.Created), took, r.Reason)
 	}
 	_ = t.Flush()
@@ -163,6 +166,12 @@ func writeRecord(b *strings.Builder, r controller.Record, now time.Time) {
 		fmt.Fprintf(b, ", finished %s, took %s", stamp(r.Finished), Duration(r.Finished.Sub(r.Created)))
 	}
 	fmt.Fprintf(b, ")\n  reason: %s\n", r.Reason)
+	if r.Abandoned != "" {
+		fmt.Fprintf(b, "  ABANDONED: %s\n", r.Abandoned)
+	}
+	if len(r.PreviousTargets) > 0 {
+		fmt.Fprintf(b, "  previous targets: %s\n", strings.Join(r.PreviousTargets, ", "))
+	}
 	for _, sig := range r.Signals {
 		fmt.Fprintf(b, "  signal: %s ok=%t %s\n", sig.Source, sig.OK, sig.Detail)
 	}
@@ -188,6 +197,9 @@ func stepNote(st controller.StepRecord) string {
 	}
 	if st.Skipped != "" {
 		notes = append(notes, "skipped: "+st.Skipped)
+	}
+	if st.Note != "" {
+		notes = append(notes, st.Note)
 	}
 	if st.Error != "" {
 		notes = append(notes, "last error: "+st.Error)

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/utils/clock"
@@ -32,6 +32,14 @@ type Deps struct {
 	// LeaderTask, when set, runs for as long as this instance leads
 	// (alert.Outbox.Run, which must run on the leader only).
 	LeaderTask func(ctx context.Context) error
+	// Registry receives the controller's volfailover_* series and the Go and
+	// process collectors, and is served on /metrics; nil = a new registry.
+	// Give the alert outbox the same one, so pages are counted there too.
+	Registry *prometheus.Registry
+	// Cluster, when set, assembles etcd's view for /v1/status (hosts,
+	// overrides, in-flight and last moves): admin.(*Admin).Status, so the
+	// agent and the CLI show one document, assembled once.
+	Cluster func(ctx context.Context) (any, error)
 }
 
 // Controller is one volfailover instance: registry, witness and, when elected, leader.
@@ -46,14 +54,18 @@ type Controller struct {
 	http   *health.HTTPProber
 	clk    clock.WithTicker
 	log    zerolog.Logger
+	m      *metrics
+	status func(ctx context.Context) (any, error)
 
-	mu        sync.Mutex
-	isLeader  bool
-	leaderID  string
-	session   bool
-	leaseID   clientv3.LeaseID
-	healthURL string
-	verdicts  map[string]health.Result // last verdict per owner, while leading
+	mu         sync.Mutex
+	isLeader   bool
+	leaderID   string
+	session    bool
+	registered bool
+	leaseID    clientv3.LeaseID
+	healthURL  string
+	verdicts   map[string]health.Result // last verdict per owner, while leading
+	views      []VolumeView             // the leader's last round, per volume
 
 	leaderPager func(guard clientv3.Cmp) Pager
 	leaderTask  func(ctx context.Context) error
@@ -82,12 +94,22 @@ func New(o Options, d Deps) (*Controller, error) {
 	if pager == nil {
 		pager = LogPager{Log: log}
 	}
+	reg := d.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg, d.EC2)
+	if err != nil {
+		return nil, err
+	}
 	return &Controller{
 		o:      o,
 		keys:   Keys{Prefix: o.KeyPrefix},
 		cli:    d.Etcd,
 		ec2:    d.EC2,
-		fleet:  d.Fleet,
+		fleet:  countingFleet{f: d.Fleet, m: m},
+		m:      m,
+		status: d.Cluster,
 		pager:  pager,
 		policy: newPolicy(o),
 		http:   newHTTPProber(o),
@@ -124,6 +146,9 @@ func (c *Controller) Verdicts() map[string]health.Result {
 	}
 	return out
 }
+
+// Registry is the registry /metrics serves.
+func (c *Controller) Registry() *prometheus.Registry { return c.m.reg }
 
 // HealthURL is the /healthz URL this instance registers, known once Run listens.
 func (c *Controller) HealthURL() string {
@@ -181,27 +206,4 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, c.o.RetryMax)
 	}
-}
-
-func (c *Controller) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		c.mu.Lock()
-		body := `{"instance":"` + c.o.InstanceID + `","leader":` + strconv.FormatBool(c.isLeader) +
-			`,"session":` + strconv.FormatBool(c.session) + "}\n"
-		c.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(body))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		c.mu.Lock()
-		ok := c.session
-		c.mu.Unlock()
-		if !ok {
-			http.Error(w, "no etcd session", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	return mux
 }

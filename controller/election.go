@@ -62,6 +62,9 @@ func (c *Controller) runSession(ctx context.Context) error {
 	if err := c.register(sctx, sess); err != nil {
 		return err
 	}
+	c.mu.Lock()
+	c.registered = true
+	c.mu.Unlock()
 
 	w := newWitness(c, sess)
 	wg.Add(1)
@@ -84,6 +87,7 @@ func (c *Controller) setSession(ok bool, sess *concurrency.Session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.session = ok
+	c.registered = false
 	c.leaseID = 0
 	if sess != nil {
 		c.leaseID = sess.Lease()
@@ -141,8 +145,13 @@ func (c *Controller) setLeader(v bool) {
 	defer c.mu.Unlock()
 	c.isLeader = v
 	c.verdicts = nil
+	c.views = nil
 	if v {
 		c.leaderID = c.o.InstanceID
+		c.m.leader.Set(1)
+	} else {
+		c.m.leader.Set(0)
+		c.m.clearLeaderView()
 	}
 }
 

@@ -34,6 +34,7 @@ func isNotLeader(err error) bool { return errors.Is(err, errNotLeader) }
 
 func (w *worker) run(ctx context.Context) error {
 	o := w.l.c.o
+	w.resumeFenceConfirmation(ctx)
 	for w.r.Step != StepDone {
 		next, _ := w.r.Step.next()
 		var deadline time.Duration
@@ -44,13 +45,13 @@ func (w *worker) run(ctx context.Context) error {
 		case StepDetached:
 			deadline, act = o.Deadlines.Detach, w.detach
 		case StepAttached:
-			deadline, act = o.Deadlines.Attach, w.attach
+			deadline, act = o.Deadlines.Attach, w.towardTarget(w.attach)
 		case StepMetadataMoved:
-			deadline, act = o.Deadlines.Metadata, w.moveMetadata
+			deadline, act = o.Deadlines.Metadata, w.towardTarget(w.moveMetadata)
 		case StepRescheduled:
-			deadline, act = o.Deadlines.Reschedule, w.reschedule
+			deadline, act = o.Deadlines.Reschedule, w.towardTarget(w.reschedule)
 		case StepVerified:
-			deadline, act = o.Deadlines.Verify, w.verify
+			deadline, act = o.Deadlines.Verify, w.towardTarget(w.verify)
 		case StepDone:
 			return w.finish(ctx)
 		default:
@@ -63,11 +64,19 @@ func (w *worker) run(ctx context.Context) error {
 			return nil
 		}
 		if err := w.step(ctx, next, deadline, act); err != nil {
-			return err
+			var lost *targetLostError
+			if !errors.As(err, &lost) {
+				return err
+			}
+			abandoned, err := w.targetLost(ctx, next, lost.why)
+			if err != nil || abandoned {
+				return err
+			}
+			continue
 		}
 		if w.confirm {
 			w.confirm = false
-			w.confirmStop(ctx)
+			w.confirmStop(ctx, o.Deadlines.FenceConfirm)
 		}
 		if o.afterStep != nil {
 			o.afterStep(w.r)
@@ -94,10 +103,12 @@ func (w *worker) step(ctx context.Context, s Step, deadline time.Duration, act f
 			if err := w.l.j.update(ctx, w.r); err != nil {
 				return err
 			}
+			c.m.stepDur.WithLabelValues(string(s)).Observe(now.Sub(st.Start).Seconds())
 			log.Info().Str("skipped", skipped).Int("attempts", st.Attempts).Dur("took", now.Sub(st.Start)).Msg("step done")
 			return nil
 		}
-		if isNotLeader(err) || ctx.Err() != nil {
+		var lost *targetLostError
+		if isNotLeader(err) || ctx.Err() != nil || errors.As(err, &lost) {
 			return err
 		}
 		st.Error = err.Error()
@@ -189,13 +200,27 @@ func (w *worker) fence(ctx context.Context) (string, error) {
 }
 
 // confirmStop waits for the fenced owner to stop in a goroutine of the term,
-// paging fence_unconfirmed if it has not within the deadline.
-func (w *worker) confirmStop(ctx context.Context) {
-	l, r := w.l, w.r
+// paging fence_unconfirmed if it has not within deadline. One confirmation
+// per record runs at a time in a term.
+func (w *worker) confirmStop(ctx context.Context, deadline time.Duration) {
+	l, r := w.l, *w.r
+	r.Timeline = nil // the goroutine reads only the identity of the record
+	l.mu.Lock()
+	if l.confirming[r.ID] {
+		l.mu.Unlock()
+		return
+	}
+	l.confirming[r.ID] = true
+	l.mu.Unlock()
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		wctx, cancel := context.WithTimeout(ctx, l.c.o.Deadlines.FenceConfirm)
+		defer func() {
+			l.mu.Lock()
+			delete(l.confirming, r.ID)
+			l.mu.Unlock()
+		}()
+		wctx, cancel := context.WithTimeout(ctx, deadline)
 		defer cancel()
 		err := l.c.ec2.WaitStopped(wctx, r.From.Instance)
 		if err == nil {
@@ -210,6 +235,153 @@ func (w *worker) confirmStop(ctx context.Context) {
 			Volume: r.Volume, Instance: r.From.Instance, FailoverID: r.ID,
 			Summary: fmt.Sprintf("%s: old owner %s did not reach stopped within %s of the forced stop: %v", r.Volume, r.From.Instance, l.c.o.Deadlines.FenceConfirm, err)}, true)
 	}()
+}
+
+// resumeFenceConfirmation restarts, for a record this term took over, the
+// background stop confirmation of the default fence policy: the leader that
+// issued the stop confirmed it in a goroutine that died with its term. The
+// deadline still counts from the end of the fence step; if it has passed, one
+// last look is given before fence_unconfirmed is paged. An owner already
+// stopped confirms at once.
+func (w *worker) resumeFenceConfirmation(ctx context.Context) {
+	r, c := w.r, w.l.c
+	if r.Kind != KindFailover || r.Fence != FenceStopThenDetach || r.Step == StepPlanned || r.Step == StepDone || r.From.Instance == "" {
+		return
+	}
+	var fenced time.Time
+	for _, st := range r.Timeline {
+		if st.Step == StepFenced {
+			fenced = st.End
+		}
+	}
+	if fenced.IsZero() {
+		return
+	}
+	left := fenced.Add(c.o.Deadlines.FenceConfirm).Sub(c.clk.Now())
+	w.log.Info().Str("instance", r.From.Instance).Dur("left", left).Msg("resuming the confirmation of the old owner's stop")
+	w.confirmStop(ctx, max(left, c.o.ProbeInterval))
+}
+
+// targetLostError says the record's target can no longer receive the volume.
+type targetLostError struct{ why string }
+
+func (e *targetLostError) Error() string { return "failover target lost: " + e.why }
+
+// towardTarget guards a step that acts toward the target: before every
+// attempt it checks that the target still lives (its registration lease
+// exists and EC2 says running). A dead target ends the step with
+// targetLostError for run to re-plan.
+func (w *worker) towardTarget(act func(context.Context) (string, error)) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		why, err := w.targetGone(ctx)
+		if err != nil {
+			return "", err
+		}
+		if why != "" {
+			return "", &targetLostError{why: fmt.Sprintf("target %s: %s", w.r.To.Instance, why)}
+		}
+		return act(ctx)
+	}
+}
+
+// targetGone says why the target is no longer eligible ("" = it is).
+func (w *worker) targetGone(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	resp, err := c.cli.Get(ctx, c.keys.Host(r.To.Instance), clientv3.WithCountOnly())
+	if err != nil {
+		return "", fmt.Errorf("read registration of target %s: %w", r.To.Instance, err)
+	}
+	if resp.Count == 0 {
+		return "registration lease gone", nil
+	}
+	insts, err := c.ec2.Instances(ctx, []string{r.To.Instance})
+	if err != nil {
+		return "", fmt.Errorf("describe target %s: %w", r.To.Instance, err)
+	}
+	inst, ok := insts[r.To.Instance]
+	switch {
+	case !ok:
+		return "unknown to EC2", nil
+	case inst.State != "running":
+		return "EC2 state " + inst.State, nil
+	}
+	return "", nil
+}
+
+// targetLost re-plans a move whose target died before step: while the volume
+// is not attached to the dead target a new target is chosen and journaled;
+// once it is, the record is finished as abandoned, so that the next round
+// sees the dead target as the owner and fails the volume over afresh.
+func (w *worker) targetLost(ctx context.Context, step Step, why string) (abandoned bool, err error) {
+	r, c := w.r, w.l.c
+	v, err := w.volume(ctx)
+	if err != nil {
+		return false, err
+	}
+	if a, ok := v.AttachmentTo(r.To.Instance); ok && a.State != "detached" {
+		return true, w.abandon(ctx, step, why)
+	}
+	s, err := w.l.read(ctx)
+	if err != nil {
+		return false, fmt.Errorf("re-plan %s after %s: %w", r.Volume, why, err)
+	}
+	in := w.l.targetInput(s, v, r.From.Instance, "")
+	in.Suspect[r.To.Instance] = true
+	to, err := chooseTarget(in)
+	if err != nil {
+		w.l.noTarget(ctx, v, r.From.Instance, err)
+		return false, fmt.Errorf("re-plan %s after %s: %w", r.Volume, why, err)
+	}
+	now := c.clk.Now().UTC()
+	old := r.To.Instance
+	st := r.stepRecord(step, now)
+	st.Note = strings.TrimSpace(st.Note + fmt.Sprintf(" %s; new target %s.", why, to.Instance))
+	r.PreviousTargets = append(r.PreviousTargets, old)
+	r.To = Endpoint{Instance: to.Instance, Machine: to.Machine, PrivateIP: to.PrivateIP}
+	r.Updated = now
+	if err := w.l.j.update(ctx, r); err != nil {
+		return false, err
+	}
+	w.log.Warn().Str("step", string(step)).Str("lost", old).Str("to", to.Instance).Str("reason", why).Msg("target lost before the attach; re-targeted")
+	return false, nil
+}
+
+// abandon finishes a record whose target died with the volume attached to
+// it: to the history with the reason, its switchover request removed and its
+// damping entry withdrawn (the move did not complete, and the fresh failover
+// the next round starts must not wait out a cooldown).
+func (w *worker) abandon(ctx context.Context, step Step, why string) error {
+	r, c := w.r, w.l.c
+	now := c.clk.Now().UTC()
+	r.Abandoned = fmt.Sprintf("%s before step %s, with the volume attached to it; the next round decides afresh", why, step)
+	r.Updated, r.Finished = now, now
+	var extra []clientv3.Op
+	switch r.Kind {
+	case KindSwitchover:
+		extra = append(extra, clientv3.OpDelete(c.keys.VolumeSwitchover(r.Volume)))
+	case KindFailover:
+		resp, err := c.cli.Get(ctx, c.keys.DampingVolume(r.Volume))
+		if err != nil {
+			return fmt.Errorf("read damping of %s to abandon %s: %w", r.Volume, r.ID, err)
+		}
+		if len(resp.Kvs) == 1 {
+			if d, err := parseDamping(resp.Kvs[0].Value); err == nil {
+				kept := Damping{}
+				for _, t := range d.Failovers {
+					if !t.Equal(r.Created) {
+						kept.Failovers = append(kept.Failovers, t)
+					}
+				}
+				extra = append(extra, clientv3.OpPut(c.keys.DampingVolume(r.Volume), kept.encode()))
+			}
+		}
+	}
+	if err := w.l.j.finish(ctx, r, extra...); err != nil {
+		return err
+	}
+	c.m.failovers.WithLabelValues(ResultAbandoned, string(r.Kind)).Inc()
+	w.log.Error().Str("step", string(step)).Str("to", r.To.Instance).Str("reason", r.Abandoned).Msg("move abandoned: its target died")
+	return nil
 }
 
 // detach takes the volume off the old owner: forced for a dead owner, plain for a switchover.
@@ -404,6 +576,8 @@ func (w *worker) finish(ctx context.Context) error {
 		return err
 	}
 	w.log.Warn().Str("to", r.To.Instance).Dur("took", now.Sub(r.Created)).Msg("move completed")
+	c.m.failovers.WithLabelValues(ResultCompleted, string(r.Kind)).Inc()
+	c.m.failoverDur.WithLabelValues(string(r.Kind)).Observe(now.Sub(r.Created).Seconds())
 	w.l.page(ctx, alert.Event{Kind: alert.KindFailoverCompleted, Action: alert.ActionResolve, Severity: severityOf(r.Kind), DedupKey: "failover/" + r.ID,
 		Volume: r.Volume, Instance: r.To.Instance, FailoverID: r.ID,
 		Summary: fmt.Sprintf("%s of %s to %s completed in %s", r.Kind, r.Volume, r.To.Instance, now.Sub(r.Created).Round(time.Millisecond)),

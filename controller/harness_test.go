@@ -59,6 +59,37 @@ func (p *recPager) has(kind alert.Kind) bool {
 	return false
 }
 
+// count is the number of pages of kind with action.
+func (p *recPager) count(kind alert.Kind, action alert.Action) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, ev := range p.events {
+		if ev.Kind == kind && ev.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+// waitPage waits for the first page of kind with action and returns it.
+func (c *cluster) waitPage(kind alert.Kind, action alert.Action, within time.Duration) alert.Event {
+	c.t.Helper()
+	var found alert.Event
+	require.Eventually(c.t, func() bool {
+		c.pager.mu.Lock()
+		defer c.pager.mu.Unlock()
+		for _, ev := range c.pager.events {
+			if ev.Kind == kind && ev.Action == action {
+				found = ev
+				return true
+			}
+		}
+		return false
+	}, within, 20*time.Millisecond, "waiting for a %s %s page", kind, action)
+	return found
+}
+
 // mutRecorder sits in front of an emulator for ONE controller instance and
 // records the mutating requests that instance sends, so tests can attribute
 // every EC2 and fleet mutation to the instance that made it.
@@ -124,6 +155,8 @@ type clusterSpec struct {
 	staleOn int
 	// latencies replaces the instant profile's EC2 transition delays.
 	latencies *ec2sim.Latencies
+	// deps, if set, completes every instance's dependencies (a real outbox, a status source).
+	deps func(h *host, d *Deps)
 }
 
 type cluster struct {
@@ -285,7 +318,11 @@ func (c *cluster) startHost(h *host, o Options) {
 	fcfg.UserAgent = "volfailover/" + h.id
 	fc, err := fleet.NewClient(fcfg)
 	require.NoError(c.t, err)
-	h.ctrl, err = New(o, Deps{Etcd: h.cli, EC2: ec2c, Fleet: fc, Pager: c.pager})
+	d := Deps{Etcd: h.cli, EC2: ec2c, Fleet: fc, Pager: c.pager}
+	if c.spec.deps != nil {
+		c.spec.deps(h, &d)
+	}
+	h.ctrl, err = New(o, d)
 	require.NoError(c.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done, h.stopped = cancel, make(chan struct{}), false

@@ -78,28 +78,35 @@ type StepRecord struct {
 	Skipped  string    `json:"skipped,omitempty"` // why no action was needed
 	Overdue  bool      `json:"overdue,omitempty"` // paged as past its deadline
 	Leader   string    `json:"leader,omitempty"`  // instance that completed it
+	Note     string    `json:"note,omitempty"`    // what changed the plan during this step (a new target)
 }
 
 // Record is the journal of one volume's move, written only by the leader in
 // transactions guarded by the leader key; a new leader resumes it from Step.
 type Record struct {
-	ID        string          `json:"id"`
-	Kind      Kind            `json:"kind"`
-	Volume    string          `json:"volume"`
-	AZ        string          `json:"az"`
-	Device    string          `json:"device"`
-	From      Endpoint        `json:"from"`
-	To        Endpoint        `json:"to"`
-	Reason    string          `json:"reason"`
-	Signals   []health.Signal `json:"signals,omitempty"`
-	Epoch     int64           `json:"epoch"`
-	Fence     FencePolicy     `json:"fence,omitempty"`
-	Step      Step            `json:"step"`
-	Created   time.Time       `json:"created"`
-	Updated   time.Time       `json:"updated"`
-	Finished  time.Time       `json:"finished,omitzero"`
-	DryRun    bool            `json:"dryRun,omitempty"`
-	Timeline  []StepRecord    `json:"timeline"`
+	ID       string          `json:"id"`
+	Kind     Kind            `json:"kind"`
+	Volume   string          `json:"volume"`
+	AZ       string          `json:"az"`
+	Device   string          `json:"device"`
+	From     Endpoint        `json:"from"`
+	To       Endpoint        `json:"to"`
+	Reason   string          `json:"reason"`
+	Signals  []health.Signal `json:"signals,omitempty"`
+	Epoch    int64           `json:"epoch"`
+	Fence    FencePolicy     `json:"fence,omitempty"`
+	Step     Step            `json:"step"`
+	Created  time.Time       `json:"created"`
+	Updated  time.Time       `json:"updated"`
+	Finished time.Time       `json:"finished,omitzero"`
+	DryRun   bool            `json:"dryRun,omitempty"`
+	// PreviousTargets are targets given up before the volume reached them.
+	PreviousTargets []string `json:"previousTargets,omitempty"`
+	// Abandoned says why the move was given up (its target died after the
+	// attach); the record went to the history unfinished and the next round
+	// decides afresh. "" = not abandoned.
+	Abandoned string       `json:"abandoned,omitempty"`
+	Timeline  []StepRecord `json:"timeline"`
 	createRev int64
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -33,6 +34,10 @@ type leader struct {
 	seen     map[string]bool   // owners seen registered during this term
 	verdicts map[string]string // owner → last verdict logged
 	paged    map[string]bool   // dedup keys paged this term
+
+	suspectSince map[string]time.Time // owner → start of its current suspect spell, this term
+	suspectPaged map[string]bool      // owners with an open owner_suspect page
+	confirming   map[string]bool      // record IDs whose stop confirmation runs
 }
 
 func newLeader(c *Controller, sess *concurrency.Session, el *concurrency.Election, abdicate context.CancelFunc) *leader {
@@ -55,6 +60,10 @@ func newLeader(c *Controller, sess *concurrency.Session, el *concurrency.Electio
 		seen:     map[string]bool{},
 		verdicts: map[string]string{},
 		paged:    map[string]bool{},
+
+		suspectSince: map[string]time.Time{},
+		suspectPaged: map[string]bool{},
+		confirming:   map[string]bool{},
 	}
 }
 

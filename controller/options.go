@@ -96,10 +96,13 @@ type Options struct {
 	FailoverWindow time.Duration
 	// HistoryLimit bounds the completed failover records kept per volume; default 20.
 	HistoryLimit int
+	// SuspectPageAfter is how long an owner may stay suspect before an
+	// owner_suspect warning is paged (resolved when it is alive again); default 30s.
+	SuspectPageAfter time.Duration
 
 	// DryRun decides and records what the leader would do but mutates nothing in EC2 or fleet.
 	DryRun bool
-	// ListenAddr is where /healthz and /readyz are served; default ":9437".
+	// ListenAddr is where /healthz, /readyz, /metrics and /v1/status are served; default ":9437".
 	ListenAddr string
 
 	// InstanceID, AvailabilityZone, PrivateIP identify this host; empty = from IMDS.
@@ -147,14 +150,15 @@ func DefaultOptions() Options {
 			Reschedule:   3 * time.Minute,
 			Verify:       5 * time.Minute,
 		},
-		RetryInitial:   500 * time.Millisecond,
-		RetryMax:       10 * time.Second,
-		Cooldown:       15 * time.Minute,
-		MaxFailovers:   3,
-		FailoverWindow: time.Hour,
-		HistoryLimit:   20,
-		ListenAddr:     ":9437",
-		Logger:         zerolog.Nop(),
+		RetryInitial:     500 * time.Millisecond,
+		RetryMax:         10 * time.Second,
+		Cooldown:         15 * time.Minute,
+		MaxFailovers:     3,
+		FailoverWindow:   time.Hour,
+		HistoryLimit:     20,
+		SuspectPageAfter: 30 * time.Second,
+		ListenAddr:       ":9437",
+		Logger:           zerolog.Nop(),
 	}
 }
 
@@ -257,6 +261,9 @@ func (o Options) Validate() error {
 	}
 	if o.HistoryLimit < 1 || o.HistoryLimit > 1000 {
 		bad("history-limit: %d must be between 1 and 1000", o.HistoryLimit)
+	}
+	if o.SuspectPageAfter <= 0 {
+		bad("suspect-page-after: %s must be positive", o.SuspectPageAfter)
 	}
 	if _, _, err := net.SplitHostPort(o.ListenAddr); err != nil {
 		bad("listen-address: %q: %v", o.ListenAddr, err)

@@ -59,6 +59,7 @@ func (l *leader) reconcile(ctx context.Context) error {
 		return err
 	}
 	verdicts := l.judge(ctx, s, owners)
+	l.observe(ctx, s, verdicts)
 
 	for _, v := range s.volumes {
 		if busy[v.ID] {
@@ -375,7 +376,9 @@ func (l *leader) plan(ctx context.Context, s *snapshot, v awsops.Volume, kind Ki
 		var err error
 		l.once(ctx, "dry-run/"+string(kind)+"/"+v.ID+"/"+from.Instance+"/"+to.Instance, func() {
 			log.Warn().Msg("dry-run: would move the volume; nothing done")
-			err = l.j.record(ctx, rec)
+			if err = l.j.record(ctx, rec); err == nil {
+				l.c.m.failovers.WithLabelValues(ResultDryRun, string(kind)).Inc()
+			}
 		})
 		return err
 	}
@@ -389,7 +392,7 @@ func (l *leader) plan(ctx context.Context, s *snapshot, v awsops.Volume, kind Ki
 	l.page(ctx, alert.Event{Kind: alert.KindFailoverStarted, Severity: severityOf(kind), DedupKey: "failover/" + rec.ID,
 		Volume: v.ID, Instance: from.Instance, FailoverID: rec.ID,
 		Summary: fmt.Sprintf("%s of %s from %s to %s started: %s", kind, v.ID, orNone(from.Instance), to.Instance, reason),
-		Details: map[string]any{"signals": signals, "to": to.Instance, "kind": kind}}, false)
+		Details: map[string]any{"signals": signals, "to": to.Instance, "move_kind": kind}}, false)
 	l.start(ctx, rec)
 	return nil
 }

@@ -182,7 +182,7 @@ func (w *witness) round(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := w.c.probeOwner(ctx, j.owner, j.url)
+			err := w.c.timeProbe(labelWitness, func() error { return w.c.probeOwner(ctx, j.owner, j.url) })
 			results[i] = Report{Owner: j.owner.Instance, Witness: self, Reachable: err == nil, At: w.c.clk.Now().UTC()}
 			if err != nil {
 				results[i].Detail = err.Error()
@@ -232,14 +232,25 @@ func (c *Controller) probeOwner(ctx context.Context, o Owner, healthURL string) 
 	defer cancel()
 	addr := net.JoinHostPort(o.PrivateIP, strconv.Itoa(c.o.PostgresPort))
 	pgErr := make(chan error, 1)
-	go func() { pgErr <- probePostgres(ctx, addr) }()
+	go func() { pgErr <- c.timeProbe(labelPostgres, func() error { return probePostgres(ctx, addr) }) }()
 	httpErr := fmt.Errorf("no health URL registered")
 	if healthURL != "" {
-		httpErr = c.http.Probe(ctx, healthURL)
+		httpErr = c.timeProbe(labelHealthz, func() error { return c.http.Probe(ctx, healthURL) })
 	}
 	perr := <-pgErr
 	if perr == nil || httpErr == nil {
 		return nil
 	}
 	return fmt.Errorf("postgres %s: %v; agent %s: %v", addr, perr, healthURL, httpErr)
+}
+
+// timeProbe runs one probe and records its latency and failure under label.
+func (c *Controller) timeProbe(label string, probe func() error) error {
+	began := c.clk.Now()
+	err := probe()
+	c.m.probeLatency.WithLabelValues(label).Observe(c.clk.Since(began).Seconds())
+	if err != nil {
+		c.m.probeFailures.WithLabelValues(label).Inc()
+	}
+	return err
 }

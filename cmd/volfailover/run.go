@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -15,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/volfailover/volfailover/admin"
 	"github.com/volfailover/volfailover/alert"
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/controller"
@@ -94,8 +96,9 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxFailovers, "max-failovers", o.MaxFailovers, "automatic failovers of one volume within --failover-window that switch it to alert-only")
 	fs.DurationVar(&o.FailoverWindow, "failover-window", o.FailoverWindow, "window --max-failovers counts in")
 	fs.IntVar(&o.HistoryLimit, "history-limit", o.HistoryLimit, "completed failover records kept per volume")
+	fs.DurationVar(&o.SuspectPageAfter, "suspect-page-after", o.SuspectPageAfter, "how long an owner may stay suspect before an owner_suspect warning is paged")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "decide and record, but change nothing in EC2 or fleet")
-	fs.StringVar(&o.ListenAddr, "listen-address", o.ListenAddr, "address of /healthz and /readyz")
+	fs.StringVar(&o.ListenAddr, "listen-address", o.ListenAddr, "address of /healthz, /readyz, /metrics and /v1/status")
 	fs.StringVar(&o.InstanceID, "instance-id", "", "this host's EC2 instance ID (default: from IMDS)")
 	fs.StringVar(&o.AvailabilityZone, "availability-zone", "", "this host's AZ (default: from IMDS)")
 	fs.StringVar(&o.PrivateIP, "private-ip", "", "this host's private IP (default: from IMDS)")
@@ -210,14 +213,22 @@ func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
 		return fmt.Errorf("build fleet client: %w", err)
 	}
 
-	deps := controller.Deps{Etcd: cli, EC2: ec2c, Fleet: fl}
+	// One registry per process: the controller's series, the Go and process
+	// collectors, and the outbox's volfailover_pages_total, all on /metrics.
+	reg := prometheus.NewRegistry()
+	adm, err := admin.New(admin.Config{Etcd: cli, Prefix: o.KeyPrefix})
+	if err != nil {
+		return usageErr(err)
+	}
+	deps := controller.Deps{Etcd: cli, EC2: ec2c, Fleet: fl, Registry: reg,
+		Cluster: func(ctx context.Context) (any, error) { return adm.Status(ctx) }}
 	sinks, err := f.sinks(env, log)
 	if err != nil {
 		return err
 	}
 	if len(sinks) > 0 {
 		oo := alert.DefaultOptions()
-		oo.Client, oo.Prefix, oo.Sinks, oo.Logger = cli, o.KeyPrefix, sinks, log
+		oo.Client, oo.Prefix, oo.Sinks, oo.Logger, oo.Registerer = cli, o.KeyPrefix, sinks, log, reg
 		ob, err := alert.NewOutbox(oo)
 		if err != nil {
 			return usageErr(fmt.Errorf("alert outbox: %w", err))
