@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.etcd.io/etcd/server/v3/embed"
 
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/e2e/embedetcd"
 	"github.com/volfailover/volfailover/e2e/fleetsim"
 	"github.com/volfailover/volfailover/e2e/units"
 	"github.com/volfailover/volfailover/fleet"
@@ -64,7 +64,7 @@ type Sandbox struct {
 	volume string
 	bins   struct{ volfailover, sandbox string }
 
-	etcd     *embed.Etcd
+	etcd     *embedetcd.Server
 	etcdURL  string
 	ec2      *ec2sim.Sim
 	ec2Srv   *httpServer
@@ -106,9 +106,13 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err := s.binaries(ctx); err != nil {
 		return nil, err
 	}
-	if s.etcd, s.etcdURL, err = startEtcd(filepath.Join(cfg.Dir, "etcd"), filepath.Join(cfg.Dir, "logs", "etcd.log")); err != nil {
+	if s.etcd, err = embedetcd.Start(ctx, embedetcd.Config{
+		Name: "sandbox", Dir: filepath.Join(cfg.Dir, "etcd"),
+		LogFile: filepath.Join(cfg.Dir, "logs", "etcd.log"), LogLevel: "warn",
+	}); err != nil {
 		return nil, err
 	}
+	s.etcdURL = s.etcd.Endpoint
 	if err := s.startEC2(); err != nil {
 		return nil, err
 	}
@@ -236,7 +240,7 @@ func (s *Sandbox) addHosts() error {
 			InstanceID: inst, MachineID: mach, Root: s.ec2.InstanceRoot(inst),
 		}}
 		s.hosts = append(s.hosts, h)
-		if h.etcdGW, err = startGateway(fmt.Sprintf("%s:%d", h.Addr, GatewayEtcdPort), s.etcd.Clients[0].Addr().String()); err != nil {
+		if h.etcdGW, err = startGateway(fmt.Sprintf("%s:%d", h.Addr, GatewayEtcdPort), strings.TrimPrefix(s.etcd.Endpoint, "http://")); err != nil {
 			return err
 		}
 		if h.fleetGW, err = startGateway(fmt.Sprintf("%s:%d", h.Addr, GatewayFleetPort), s.fleetSrv.ln.Addr().String()); err != nil {
