@@ -381,6 +381,12 @@ func (w *worker) abandon(ctx context.Context, step Step, why string) error {
 	}
 	c.m.failovers.WithLabelValues(ResultAbandoned, string(r.Kind)).Inc()
 	w.log.Error().Str("step", string(step)).Str("to", r.To.Instance).Str("reason", r.Abandoned).Msg("move abandoned: its target died")
+	// Close this move's incident: the fresh failover of the next round opens its own,
+	// and an incident left open by a record that no longer exists would never resolve.
+	w.l.page(ctx, alert.Event{Kind: alert.KindFailoverCompleted, Action: alert.ActionResolve, Severity: severityOf(r.Kind), DedupKey: "failover/" + r.ID,
+		Volume: r.Volume, Instance: r.To.Instance, FailoverID: r.ID,
+		Summary: fmt.Sprintf("%s of %s to %s abandoned: %s", r.Kind, r.Volume, r.To.Instance, r.Abandoned),
+		Details: map[string]any{"timeline": r.Timeline, "signals": r.Signals, "abandoned": r.Abandoned}}, false)
 	return nil
 }
 

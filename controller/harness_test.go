@@ -72,6 +72,25 @@ func (p *recPager) count(kind alert.Kind, action alert.Action) int {
 	return n
 }
 
+// openIncidents lists the dedup keys with the prefix whose last page is a trigger.
+func (p *recPager) openIncidents(prefix string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	last := map[string]alert.Action{}
+	for _, ev := range p.events {
+		if strings.HasPrefix(ev.DedupKey, prefix) {
+			last[ev.DedupKey] = ev.Action
+		}
+	}
+	var open []string
+	for k, a := range last {
+		if a == alert.ActionTrigger {
+			open = append(open, k)
+		}
+	}
+	return open
+}
+
 // waitPage waits for the first page of kind with action and returns it.
 func (c *cluster) waitPage(kind alert.Kind, action alert.Action, within time.Duration) alert.Event {
 	c.t.Helper()

@@ -90,6 +90,7 @@ func TestTargetLostAfterAttachAbandons(t *testing.T) {
 	require.NotEqual(t, owner.id, second.To.Instance)
 	c.assertMovedTo(c.byID(second.To.Instance))
 	require.False(t, c.pager.has(alert.KindFlapDamped), "an abandoned move does not count toward the cooldown")
+	require.Empty(t, c.pager.openIncidents("failover/"), "every failover incident is resolved, the abandoned one too")
 
 	l := c.leader()
 	require.NotNil(t, l)
