@@ -38,6 +38,10 @@ type leader struct {
 	suspectSince map[string]time.Time // owner → start of its current suspect spell, this term
 	suspectPaged map[string]bool      // owners with an open owner_suspect page
 	confirming   map[string]bool      // record IDs whose stop confirmation runs
+
+	// lastOwners is the owners list this term last published (reconcile loop only);
+	// a new term starts from the list the previous leader left in etcd.
+	lastOwners map[string]Owner
 }
 
 func newLeader(c *Controller, sess *concurrency.Session, el *concurrency.Election, abdicate context.CancelFunc) *leader {

@@ -38,6 +38,14 @@ func (l *leader) reconcile(ctx context.Context) error {
 	}
 	l.reportBadOverrides(ctx, s)
 
+	if l.lastOwners == nil {
+		l.lastOwners = map[string]Owner{}
+		if prev, err := parseOwners([]byte(s.ownersRaw)); err == nil {
+			for _, o := range prev {
+				l.lastOwners[o.Instance] = o
+			}
+		}
+	}
 	owners := map[string]Owner{}
 	for _, v := range s.volumes {
 		owner, _, err := currentOwner(v)
@@ -48,16 +56,20 @@ func (l *leader) reconcile(ctx context.Context) error {
 		if inst, ok := s.instances[owner]; ok {
 			o.PrivateIP = inst.PrivateIP
 		}
-		if o.PrivateIP == "" {
-			if h, ok := s.hosts[owner]; ok {
+		if h, ok := s.hosts[owner]; ok {
+			if o.PrivateIP == "" {
 				o.PrivateIP = h.PrivateIP
 			}
+			o.HealthURL = h.HealthURL
+		} else if prev, ok := l.lastOwners[owner]; ok {
+			o.HealthURL = prev.HealthURL
 		}
 		owners[owner] = o
 	}
 	if err := l.publishOwners(ctx, s.ownersRaw, owners); err != nil {
 		return err
 	}
+	l.lastOwners = owners
 	verdicts := l.judge(ctx, s, owners)
 	l.observe(ctx, s, verdicts)
 
@@ -122,7 +134,7 @@ func (l *leader) judge(ctx context.Context, s *snapshot, owners map[string]Owner
 			if l.c.o.leaderProbe != nil {
 				err = l.c.o.leaderProbe(o)
 			} else {
-				err = l.c.probeOwner(ctx, o, s.hosts[o.Instance].HealthURL)
+				err = l.c.probeOwner(ctx, o, o.HealthURL)
 			}
 			results <- res{o.Instance, err}
 		}()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -20,6 +21,10 @@ type Owner struct {
 	PrivateIP string `json:"privateIp"`
 	Machine   string `json:"machine,omitempty"`
 	Volume    string `json:"volume"`
+	// HealthURL is the owner agent's /healthz as last registered. It is kept after the
+	// registration lapses, so witnesses can still tell a host whose agent lost etcd
+	// (it answers) from a dead one (it does not).
+	HealthURL string `json:"healthUrl,omitempty"`
 }
 
 // Report is what a witness saw of an owner, stored under the witness's lease.
@@ -39,6 +44,11 @@ func parseOwners(b []byte) ([]Owner, error) {
 	for i, o := range owners {
 		if !instanceIDRe.MatchString(o.Instance) || o.AZ == "" || net.ParseIP(o.PrivateIP) == nil {
 			return nil, fmt.Errorf("owners list entry %d: instance %q az %q privateIp %q: incomplete", i, o.Instance, o.AZ, o.PrivateIP)
+		}
+		if o.HealthURL != "" {
+			if u, err := url.Parse(o.HealthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("owners list entry %d: healthUrl %q is not an http(s) URL", i, o.HealthURL)
+			}
 		}
 	}
 	return owners, nil
@@ -170,7 +180,11 @@ func (w *witness) round(ctx context.Context) {
 	for _, o := range w.owners {
 		for _, id := range chooseWitnesses(o, w.hosts, w.c.o.Witnesses) {
 			if id == self {
-				jobs = append(jobs, job{o, w.hosts[o.Instance].HealthURL})
+				url := w.hosts[o.Instance].HealthURL
+				if url == "" {
+					url = o.HealthURL
+				}
+				jobs = append(jobs, job{o, url})
 			}
 		}
 	}
