@@ -145,9 +145,17 @@ func (l *leader) judge(ctx context.Context, s *snapshot, owners map[string]Owner
 	out := map[string]health.Result{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Counters and verdicts are about owners; a host that no longer owns a volume
+	// must not carry a stale "dead" into target choice (a revived former owner is
+	// a perfectly good target) or into its next spell as an owner.
 	for id := range l.failures {
 		if _, ok := owners[id]; !ok {
 			delete(l.failures, id)
+		}
+	}
+	for id := range l.verdicts {
+		if _, ok := owners[id]; !ok {
+			delete(l.verdicts, id)
 		}
 	}
 	for r := range results {
