@@ -23,6 +23,10 @@ build: ## build every binary into ./bin
 test: ## run unit and integration tests with the race detector
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
+.PHONY: e2e
+e2e: ## end-to-end and chaos tests: real processes, etcd, PostgreSQL 15 (E2E_CHAOS_SEED replays a chaos run)
+	$(GO) test -race -count=1 -timeout 15m -tags e2e -v ./e2e/e2etest/
+
 .PHONY: lint
 lint: ## gofmt check, go vet and staticcheck (pinned in go.mod's tool section)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -35,10 +36,11 @@ type runFlags struct {
 	pdKeyFile        string
 	webhookURL       string
 	logLevel         string
+	ec2Wait          awsops.WaitOptions
 }
 
 func newRunCmd(env adminEnv) *cobra.Command {
-	return runCommand(env, &runFlags{o: controller.DefaultOptions()})
+	return runCommand(env, &runFlags{o: controller.DefaultOptions(), ec2Wait: awsops.DefaultOptions().Wait})
 }
 
 // runCommand builds `run` around f, which the flags fill.
@@ -107,6 +109,10 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.awsRegion, "aws-region", "", "AWS region (default: from IMDS)")
 	fs.StringVar(&f.ec2Endpoint, "ec2-endpoint", "", "EC2 endpoint override (e.g. the emulator)")
 	fs.StringVar(&f.imdsEndpoint, "imds-endpoint", "", "instance metadata endpoint override")
+	fs.DurationVar(&f.ec2Wait.Initial, "ec2-poll-initial", f.ec2Wait.Initial, "first wait between EC2 polls of an attachment or a stop")
+	fs.DurationVar(&f.ec2Wait.Max, "ec2-poll-max", f.ec2Wait.Max, "longest wait between EC2 polls of an attachment or a stop")
+	fs.DurationVar(&f.ec2Wait.StuckAttaching, "stuck-attaching", f.ec2Wait.StuckAttaching, "an attachment still attaching after this is reported stuck")
+	fs.DurationVar(&f.ec2Wait.StuckDetaching, "stuck-detaching", f.ec2Wait.StuckDetaching, "a detach still under way after this is stuck: a plain detach gives up, a forced one is issued again")
 	fs.StringVar(&f.fleetEndpoint, "fleet-endpoint", fleet.DefaultEndpoint, "fleet API: unix:///path.sock, http://host:port or https://host:port")
 	fs.StringVar(&f.pdKeyFile, "pagerduty-routing-key-file", "", "file holding the PagerDuty Events v2 routing key (or VOLFAILOVER_PAGERDUTY_ROUTING_KEY)")
 	fs.StringVar(&f.webhookURL, "webhook-url", "", "generic JSON webhook receiving every page")
@@ -192,6 +198,19 @@ func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
 	ao := awsops.DefaultOptions()
 	ao.Region, ao.Endpoint, ao.IMDSEndpoint, ao.ManagedTagKey = f.awsRegion, f.ec2Endpoint, f.imdsEndpoint, o.ManagedTagKey
 	ao.Logger = log
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"ec2-poll-initial", f.ec2Wait.Initial}, {"ec2-poll-max", f.ec2Wait.Max}, {"stuck-attaching", f.ec2Wait.StuckAttaching}, {"stuck-detaching", f.ec2Wait.StuckDetaching}} {
+		if d.v <= 0 {
+			return usageErr(fmt.Errorf("--%s %s must be positive", d.flag, d.v))
+		}
+	}
+	if f.ec2Wait.Max < f.ec2Wait.Initial {
+		return usageErr(fmt.Errorf("--ec2-poll-max %s must not be below --ec2-poll-initial %s", f.ec2Wait.Max, f.ec2Wait.Initial))
+	}
+	ao.Wait.Initial, ao.Wait.Max = f.ec2Wait.Initial, f.ec2Wait.Max
+	ao.Wait.StuckAttaching, ao.Wait.StuckDetaching = f.ec2Wait.StuckAttaching, f.ec2Wait.StuckDetaching
 	// awsops has no AppID option: the transport appends one to the SDK's
 	// User-Agent so EC2 (and the emulator's journal) can tell instances apart.
 	ao.HTTPClient = &http.Client{Transport: appIDTransport{app: "app/volfailover-" + o.InstanceID, base: http.DefaultTransport.(*http.Transport).Clone()}}

@@ -36,6 +36,8 @@ func TestRunRejectsBadOptionsNamingTheField(t *testing.T) {
 		{"log level", []string{"--log-level", "loud"}, nil, "log-level"},
 		{"env not a number", nil, map[string]string{"VOLFAILOVER_WITNESSES": "three"}, "VOLFAILOVER_WITNESSES"},
 		{"etcd user without password", []string{"--etcd-username", "vf"}, nil, "etcd-username"},
+		{"stuck detaching zero", []string{"--stuck-detaching", "0s"}, nil, "stuck-detaching"},
+		{"poll max below initial", []string{"--ec2-poll-initial", "2s", "--ec2-poll-max", "1s"}, nil, "ec2-poll-max"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := newRunCmd(runEnv(tt.env))

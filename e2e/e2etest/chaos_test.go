@@ -1,0 +1,268 @@
+//go:build e2e
+
+package e2etest
+
+import (
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/e2e/sandbox"
+)
+
+// chaosFaults are the faults a chaos round picks from: the scenarios' faults.
+var chaosFaults = []string{
+	"kill-owner-running", "kill-owner-stopped", "kill-leader-process", "kill-peer",
+	"partition-owner", "partition-peer", "throttle-storm", "5xx-storm",
+	"attach-apply-then-fail", "leader-killed-mid-failover", "pause-during-crash", "switchover",
+}
+
+// chaosSettings reads E2E_CHAOS_DURATION (default 2m) and E2E_CHAOS_SEED
+// (default: the clock).
+func chaosSettings(t *testing.T) (time.Duration, int64) {
+	dur := 2 * time.Minute
+	if s := os.Getenv("E2E_CHAOS_DURATION"); s != "" {
+		d, err := time.ParseDuration(s)
+		require.NoError(t, err, "E2E_CHAOS_DURATION %q: want a Go duration such as 2m", s)
+		require.Positive(t, d, "E2E_CHAOS_DURATION %q: want a positive duration", s)
+		dur = d
+	}
+	seed := time.Now().UnixNano()
+	if s := os.Getenv("E2E_CHAOS_SEED"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		require.NoError(t, err, "E2E_CHAOS_SEED %q: want an integer", s)
+		seed = n
+	}
+	return dur, seed
+}
+
+// TestChaos injects random faults from the scenarios for a bounded time,
+// each followed by recovery and repair, and ends with the volume served by
+// exactly one host and every acknowledged row present. The seed is printed;
+// E2E_CHAOS_SEED replays the same sequence of faults.
+func TestChaos(t *testing.T) {
+	dur, seed := chaosSettings(t)
+	fmt.Printf("chaos: seed %d, duration %s (replay: E2E_CHAOS_SEED=%d)\n", seed, dur, seed)
+	rng := rand.New(rand.NewSource(seed))
+	w := newWorld(t, worldOptions{hosts: 4, hostsB: 1, cooldown: time.Second, seed: strconv.FormatInt(seed, 10)})
+	c := &chaos{w: w, rng: rng, down: map[string]bool{}, cut: map[string]bool{}}
+	end := time.Now().Add(dur)
+	rounds := 0
+	for time.Now().Before(end) {
+		rounds++
+		fault := chaosFaults[rng.Intn(len(chaosFaults))]
+		began := time.Now()
+		what := c.inject(fault)
+		w.mon.Note("chaos round %d: %s", rounds, what)
+		t.Logf("round %d: %s", rounds, what)
+		owner, answered := w.waitServed(failoverDeadline+sessionTTL+5*time.Second, c.avoid()...)
+		timings.add(t.Name(), fmt.Sprintf("r%02d %s", rounds, fault), answered.Sub(began))
+		c.repair()
+		w.verifyRows(owner)
+		require.Nil(t, w.mon.Violation(), "chaos seed %d: invariant broken in round %d (%s)", seed, rounds, what)
+	}
+	owner, _ := w.waitServed(failoverDeadline)
+	w.settle(owner)
+	t.Logf("chaos: %d rounds in %s, seed %d, %d acknowledged rows kept", rounds, dur, seed, len(w.wr.Acked()))
+}
+
+// chaos tracks what a run broke so each round can be repaired.
+type chaos struct {
+	w    *world
+	rng  *rand.Rand
+	down map[string]bool // killed (or fenced) hosts to revive
+	cut  map[string]bool // partitioned hosts to heal
+	// noPartition is set once the sandbox says it cannot partition.
+	noPartition bool
+}
+
+// avoid lists the hosts that must not serve the volume after this round.
+func (c *chaos) avoid() []string {
+	var out []string
+	for h := range c.down {
+		out = append(out, h)
+	}
+	for h := range c.cut {
+		out = append(out, h)
+	}
+	return out
+}
+
+func (c *chaos) owner() sandbox.Host {
+	h, ok := c.w.sb.Owner(c.w.sb.Volume())
+	require.True(c.w.t, ok, "the volume is attached nowhere at the start of a round")
+	return h
+}
+
+// peer picks a live zone-A host that is not the owner.
+func (c *chaos) peer() string {
+	owner := c.owner().Name
+	var peers []string
+	for _, h := range c.w.sb.Hosts() {
+		if h.AZ == sandbox.ZoneA && h.Name != owner {
+			peers = append(peers, h.Name)
+		}
+	}
+	return peers[c.rng.Intn(len(peers))]
+}
+
+func (c *chaos) killOwner(stopped bool) string {
+	o := c.owner().Name
+	c.w.kill(o, stopped)
+	c.down[o] = true
+	return o
+}
+
+func (c *chaos) partition(name string) bool {
+	if c.noPartition {
+		return false
+	}
+	err := c.w.sb.PartitionHost(c.w.ctx, name)
+	if errors.Is(err, sandbox.ErrPartitionUnsupported) {
+		c.noPartition = true
+		c.w.t.Logf("chaos: partitions skipped: %v", err)
+		return false
+	}
+	require.NoError(c.w.t, err, "partition %s", name)
+	c.w.mon.CutOff(c.w.host(name).InstanceID, time.Now())
+	c.cut[name] = true
+	return true
+}
+
+// stays checks for 1-3s that the volume stays where it is: a fault away from
+// the owner must not move it.
+func (c *chaos) stays() {
+	owner := c.owner().Name
+	c.w.hold(time.Duration(1000+c.rng.Intn(2000))*time.Millisecond, "the volume stays on "+owner, func() (bool, string) {
+		h, ok := c.w.sb.Owner(c.w.sb.Volume())
+		return ok && h.Name == owner, "moved to " + h.Name
+	})
+}
+
+// inject applies one fault and returns what it did.
+func (c *chaos) inject(fault string) string {
+	w := c.w
+	ec2 := w.sb.EC2()
+	switch fault {
+	case "kill-owner-running":
+		return "killed owner " + c.killOwner(false) + " (instance running)"
+	case "kill-owner-stopped":
+		return "killed owner " + c.killOwner(true) + " (instance stopped)"
+	case "kill-leader-process":
+		l := w.hostOf(w.leader())
+		if l == "" || w.unitPID(l, volfailoverUnit) == 0 {
+			return "no leader process to kill"
+		}
+		w.signalController(l, syscall.SIGKILL)
+		c.stays()
+		return "SIGKILL to the leader's process on " + l
+	case "kill-peer":
+		p := c.peer()
+		w.kill(p, c.rng.Intn(2) == 0)
+		c.down[p] = true
+		c.stays()
+		return "killed peer " + p
+	case "partition-owner":
+		o := c.owner().Name
+		if !c.partition(o) {
+			return "killed owner " + c.killOwner(false) + " (partition unsupported)"
+		}
+		return "partitioned owner " + o
+	case "partition-peer":
+		p := c.peer()
+		if !c.partition(p) {
+			return "no partition (unsupported)"
+		}
+		c.stays()
+		return "partitioned peer " + p
+	case "throttle-storm", "5xx-storm":
+		kind := ec2sim.FaultThrottle
+		if fault == "5xx-storm" {
+			kind = []ec2sim.FaultKind{ec2sim.FaultInternalError, ec2sim.FaultUnavailable, ec2sim.FaultEmpty500}[c.rng.Intn(3)]
+		}
+		id := ec2.Arm(ec2sim.Fault{Kind: kind, Sticky: true, NthCall: 1 + c.rng.Intn(2)})
+		o := c.killOwner(c.rng.Intn(2) == 0)
+		storm := time.Duration(500+c.rng.Intn(2500)) * time.Millisecond
+		end := time.Now().Add(storm)
+		w.waitFor(storm+time.Second, "the end of the storm", func() (bool, string) { return time.Now().After(end), "storming" })
+		ec2.Disarm(id)
+		return fmt.Sprintf("%s storm for %s while owner %s died", kind, storm, o)
+	case "attach-apply-then-fail":
+		ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultApplyThenFail, Action: "AttachVolume"})
+		return "apply-then-fail on the next attach, killed owner " + c.killOwner(false)
+	case "leader-killed-mid-failover":
+		action := []string{"StopInstances", "DetachVolume", "AttachVolume"}[c.rng.Intn(3)]
+		ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultLatency, Action: action, Latency: 2 * time.Second})
+		o := c.owner().Name
+		w.leaderOff(o)
+		c.killOwner(false)
+		w.waitFor(failoverDeadline, "a failover in progress", func() (bool, string) { return w.journal() != nil, "none" })
+		delay := time.Duration(c.rng.Intn(1500)) * time.Millisecond
+		end := time.Now().Add(delay)
+		w.waitFor(delay+time.Second, "the kill delay", func() (bool, string) { return time.Now().After(end), "waiting" })
+		l := w.hostOf(w.leader())
+		if l != "" && w.unitPID(l, volfailoverUnit) != 0 {
+			w.signalController(l, syscall.SIGKILL)
+		}
+		return fmt.Sprintf("%s slowed, owner %s killed, leader %s killed %s into the failover", action, o, l, delay)
+	case "pause-during-crash":
+		key := w.keys.Pause()
+		if c.rng.Intn(2) == 0 {
+			key = w.keys.VolumePause(w.sb.Volume())
+		}
+		w.put(key, `{"reason":"e2e chaos"}`)
+		o := c.killOwner(false)
+		t0 := time.Now()
+		w.hold(time.Duration(1500+c.rng.Intn(1500))*time.Millisecond, "nothing moves while paused", w.nothingMoves(t0))
+		w.del(key)
+		return fmt.Sprintf("paused (%s), killed owner %s, resumed", key, o)
+	case "switchover":
+		p := c.peer()
+		w.put(w.keys.VolumeSwitchover(w.sb.Volume()), fmt.Sprintf(`{"to":%q,"reason":"e2e chaos"}`, w.host(p).InstanceID))
+		w.waitFor(failoverDeadline, "the switchover to "+p, func() (bool, string) {
+			h, ok := w.sb.Owner(w.sb.Volume())
+			return ok && h.Name == p && w.count(w.keys.VolumeSwitchover(w.sb.Volume())) == 0, "owner " + h.Name
+		})
+		return "switchover to " + p
+	}
+	require.Failf(c.w.t, "unknown chaos fault", "%q", fault)
+	return ""
+}
+
+// repair heals partitions, revives dead hosts, clears EC2 faults and waits
+// until every host's controller is registered and healthy again.
+func (c *chaos) repair() {
+	w := c.w
+	w.sb.EC2().ClearFaults()
+	for h := range c.cut {
+		w.heal(h)
+		delete(c.cut, h)
+	}
+	for _, h := range w.sb.Hosts() {
+		// A partitioned owner was fenced meanwhile: its host is down too.
+		if c.down[h.Name] || w.sb.EC2().InstanceState(h.InstanceID) == "stopped" {
+			err := w.sb.ReviveHost(w.ctx, h.Name)
+			if err != nil && strings.Contains(err.Error(), "not down") {
+				continue
+			}
+			require.NoError(w.t, err, "revive %s", h.Name)
+			w.mon.Note("chaos revived %s", h.Name)
+		}
+		delete(c.down, h.Name)
+	}
+	total := int64(len(w.sb.Hosts()))
+	w.waitFor(30*time.Second, "every controller registered after the repair", func() (bool, string) {
+		n := w.count(w.keys.Hosts())
+		return n == total && w.leader() != "", fmt.Sprintf("%d of %d registered, leader %q", n, total, w.leader())
+	})
+	require.NoError(w.t, w.sb.WaitControllers(w.ctx), "controllers healthy after the repair")
+}

@@ -1,0 +1,59 @@
+package e2etest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestPauseInForce(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, value string
+		want        bool
+	}{
+		{"reason only", `{"reason":"maintenance"}`, true},
+		{"until in the future", `{"reason":"drill","until":"2026-03-01T13:00:00Z"}`, true},
+		{"until passed", `{"reason":"drill","until":"2026-03-01T11:00:00Z"}`, false},
+		{"not JSON pauses", `pause please`, true},
+		{"no reason pauses", `{}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := pauseInForce([]byte(tc.value), now)
+			require.Equal(t, tc.want, got, "got %t want %t for %s", got, tc.want, tc.value)
+		})
+	}
+}
+
+func TestSpans(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+	var spans []span
+	spans = toggle(spans, true, at(100), at(0))
+	spans = toggle(spans, true, at(200), at(100)) // still on: no new span
+	spans = toggle(spans, false, at(300), at(200))
+	require.Equal(t, []span{{From: at(100), To: at(200)}}, spans, "closed at the earlier bound")
+	spans = toggle(spans, true, at(400), at(300))
+	require.Len(t, spans, 2)
+	require.True(t, spans[1].To.IsZero(), "an open span has no end")
+
+	for _, tc := range []struct {
+		name          string
+		t             time.Time
+		before, after time.Duration
+		want          bool
+	}{
+		{"inside", at(150), 0, 0, true},
+		{"before", at(50), 0, 0, false},
+		{"before within slack", at(50), 60 * time.Millisecond, 0, true},
+		{"after", at(250), 0, 0, false},
+		{"after within slack", at(250), 0, 60 * time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, spans[0].covers(tc.t, tc.before, tc.after))
+		})
+	}
+	require.True(t, spans[1].covers(at(10_000), 0, 0), "an open span covers the future")
+}
