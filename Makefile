@@ -27,6 +27,10 @@ test: ## run unit and integration tests with the race detector
 e2e: ## end-to-end and chaos tests: real processes, etcd, PostgreSQL 15 (E2E_CHAOS_SEED replays a chaos run)
 	$(GO) test -race -count=1 -timeout 15m -tags e2e -v ./e2e/e2etest/
 
+.PHONY: bench
+bench: ## measure recovery, takeover, scale and footprint; writes docs/benchmarks (about 30 min; BENCH_FLAGS=-short for a quick run)
+	$(GO) run ./cmd/volfailover-bench -out docs/benchmarks $(BENCH_FLAGS)
+
 .PHONY: lint
 lint: ## gofmt check, go vet and staticcheck (pinned in go.mod's tool section)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

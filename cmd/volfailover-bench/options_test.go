@@ -1,0 +1,61 @@
+package main
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/volfailover/volfailover/e2e/ec2sim"
+)
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, o options)
+	}{
+		{name: "defaults", args: []string{"-out", "docs/benchmarks"}, check: func(t *testing.T, o options) {
+			require.Equal(t, 10, o.runs)
+			require.Equal(t, []ec2sim.Profile{ec2sim.ProfileInstant, ec2sim.ProfileAWSTypical}, o.profiles)
+			require.Equal(t, benchmarks, o.only)
+			require.Equal(t, 1000, o.volumes)
+			require.Equal(t, 300, o.outage)
+		}},
+		{name: "short shrinks", args: []string{"-short"}, check: func(t *testing.T, o options) {
+			require.Equal(t, 2, o.runs)
+			require.Equal(t, 60, o.volumes)
+			require.Equal(t, 12, o.outage)
+			require.Equal(t, 6*time.Second, o.window)
+		}},
+		{name: "only and profile", args: []string{"-only", "scale, footprint", "-profile", "aws-typical", "-runs", "3"}, check: func(t *testing.T, o options) {
+			require.Equal(t, []string{"scale", "takeover"}, o.only, "footprint is measured by takeover")
+			require.Equal(t, []ec2sim.Profile{ec2sim.ProfileAWSTypical}, o.profiles)
+			require.Equal(t, 3, o.runs)
+		}},
+		{name: "unknown benchmark", args: []string{"-only", "speed"}, wantErr: `-only "speed"`},
+		{name: "unknown profile", args: []string{"-profile", "slow"}, wantErr: "-profile"},
+		{name: "zero runs", args: []string{"-runs", "0"}, wantErr: "-runs 0"},
+		{name: "outage too big", args: []string{"-volumes", "30", "-outage", "10"}, wantErr: "-outage 10"},
+		{name: "stray argument", args: []string{"now"}, wantErr: "unexpected arguments"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseFlags(tc.args, io.Discard)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tc.check(t, o)
+		})
+	}
+}
+
+func TestCommands(t *testing.T) {
+	o, err := parseFlags([]string{"-only", "scale"}, io.Discard)
+	require.NoError(t, err)
+	require.Contains(t, commands(o)[0], "go run ./cmd/volfailover-bench -out docs/benchmarks -only scale")
+}
