@@ -129,16 +129,9 @@ func (f *etcdFlags) options(env adminEnv) (controller.Options, error) {
 	o.EtcdDialTimeout = f.dialTimeout
 	o.KeyPrefix = f.prefix
 	if f.username != "" {
-		pw, ok := env.getenv("VOLFAILOVER_ETCD_PASSWORD")
-		if f.passwordFile != "" {
-			b, err := os.ReadFile(f.passwordFile)
-			if err != nil {
-				return o, usageErr(fmt.Errorf("etcd-password-file %q: %w", f.passwordFile, err))
-			}
-			pw, ok = strings.TrimSpace(string(b)), true
-		}
-		if !ok || pw == "" {
-			return o, usageErr(fmt.Errorf("etcd-username %q: no password (set --etcd-password-file or VOLFAILOVER_ETCD_PASSWORD)", f.username))
+		pw, err := etcdPassword(env, f.username, f.passwordFile)
+		if err != nil {
+			return o, err
 		}
 		o.EtcdPassword = pw
 	}
@@ -213,4 +206,21 @@ func withAdmin(cmd *cobra.Command, f *etcdFlags, env adminEnv, fn func(ctx conte
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	defer cancel()
 	return fn(ctx, a)
+}
+
+// etcdPassword finds the password of an etcd user: the file wins over
+// VOLFAILOVER_ETCD_PASSWORD; a flag would show it in ps and shell history.
+func etcdPassword(env adminEnv, username, passwordFile string) (string, error) {
+	pw, ok := env.getenv("VOLFAILOVER_ETCD_PASSWORD")
+	if passwordFile != "" {
+		b, err := os.ReadFile(passwordFile)
+		if err != nil {
+			return "", usageErr(fmt.Errorf("etcd-password-file %q: %w", passwordFile, err))
+		}
+		pw, ok = strings.TrimSpace(string(b)), true
+	}
+	if !ok || pw == "" {
+		return "", usageErr(fmt.Errorf("etcd-username %q: no password (set --etcd-password-file or VOLFAILOVER_ETCD_PASSWORD)", username))
+	}
+	return pw, nil
 }

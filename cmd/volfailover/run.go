@@ -129,16 +129,9 @@ func (f *runFlags) options(ctx context.Context, env adminEnv, log zerolog.Logger
 	o.Version = version
 	o.Logger = log
 	if o.EtcdUsername != "" {
-		pw, ok := env.getenv("VOLFAILOVER_ETCD_PASSWORD")
-		if f.etcdPasswordFile != "" {
-			b, err := os.ReadFile(f.etcdPasswordFile)
-			if err != nil {
-				return o, usageErr(fmt.Errorf("etcd-password-file %q: %w", f.etcdPasswordFile, err))
-			}
-			pw, ok = strings.TrimSpace(string(b)), true
-		}
-		if !ok || pw == "" {
-			return o, usageErr(fmt.Errorf("etcd-username %q: no password (set --etcd-password-file or VOLFAILOVER_ETCD_PASSWORD)", o.EtcdUsername))
+		pw, err := etcdPassword(env, o.EtcdUsername, f.etcdPasswordFile)
+		if err != nil {
+			return o, err
 		}
 		o.EtcdPassword = pw
 	}
