@@ -36,8 +36,8 @@ type Client struct {
 	clock clock.Clock
 	log   zerolog.Logger
 	stats *stats
-	// mutate is the retryer for mutations: more attempts and no retry quota,
-	// bounded by the caller's context instead.
+	// mutate is the retryer for mutations: more attempts than reads; like
+	// the reads' retryer it has no retry quota.
 	mutate aws.Retryer
 }
 
@@ -57,7 +57,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		return nil, fmt.Errorf("load aws config for region %s: %w", o.Region, err)
 	}
 	st := &stats{m: map[string]ActionStats{}}
-	read := newRetryer(o.ReadMaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay, false)
+	read := newRetryer(o.ReadMaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay)
 	api := ec2.NewFromConfig(cfg, func(eo *ec2.Options) {
 		if o.Endpoint != "" {
 			eo.BaseEndpoint = aws.String(o.Endpoint)
@@ -82,23 +82,25 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		clock:  clk,
 		log:    o.Logger,
 		stats:  st,
-		mutate: newRetryer(o.MaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay, true),
+		mutate: newRetryer(o.MaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay),
 	}, nil
 }
 
 // newRetryer is the SDK standard retryer with a full-jitter exponential
 // backoff whose base is an option (the SDK fixes 1s for throttles, too slow
-// for tests). noQuota drops the client-side retry quota.
-func newRetryer(attempts int, base, maxDelay time.Duration, noQuota bool) aws.Retryer {
+// for tests), and without the SDK's client-side retry quota: that token
+// bucket (500 tokens, 5 per throttled retry) empties within seconds of a
+// throttle storm and then fails every call at once with "retry quota
+// exceeded", failing whole reconcile rounds. Retries are bounded by attempts
+// and the caller's context instead, and the jittered backoff spreads them.
+func newRetryer(attempts int, base, maxDelay time.Duration) aws.Retryer {
 	return retry.NewStandard(func(so *retry.StandardOptions) {
 		so.MaxAttempts = attempts
 		so.MaxBackoff = maxDelay
 		so.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
 			return jitterBackoff(attempt, base, maxDelay, rand.Float64()), nil
 		})
-		if noQuota {
-			so.RateLimiter = ratelimit.None
-		}
+		so.RateLimiter = ratelimit.None
 	})
 }
 

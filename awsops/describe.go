@@ -91,10 +91,23 @@ func (c *Client) Volumes(ctx context.Context, ids []string) (map[string]Volume, 
 	return out, nil
 }
 
-// Instances describes instances by ID (DescribeInstances, ≤500 per call)
-// and adds their status checks (DescribeInstanceStatus with
-// IncludeAllInstances, ≤100 per call). Missing IDs are absent from the map.
+// Instances describes instances and adds their status checks
+// (DescribeInstanceStatus with IncludeAllInstances). Missing IDs are absent
+// from the map. Up to instanceListThreshold distinct IDs are asked for by ID
+// (DescribeInstances ≤500 and DescribeInstanceStatus ≤100 per call); more
+// are read by listing (see listInstances), so a round over any number of
+// hosts costs a few calls per thousand instances.
 func (c *Client) Instances(ctx context.Context, ids []string) (map[string]Instance, error) {
+	want := cleanIDs(ids, instanceIDRE)
+	if len(want) > instanceListThreshold {
+		return c.listInstances(ctx, want)
+	}
+	return c.instancesByID(ctx, ids, want)
+}
+
+// instancesByID is Instances for a small set: want (the clean form of ids)
+// asked for by ID, one bad ID costing a retry of its chunk.
+func (c *Client) instancesByID(ctx context.Context, ids, want []string) (map[string]Instance, error) {
 	out := map[string]Instance{}
 	describe := func(ctx context.Context, chunk []string) error {
 		in := &ec2.DescribeInstancesInput{InstanceIds: chunk}
@@ -121,7 +134,7 @@ func (c *Client) Instances(ctx context.Context, ids []string) (map[string]Instan
 			in.NextToken = aws.String(next)
 		}
 	}
-	if err := describeByID(ctx, cleanIDs(ids, instanceIDRE), instanceChunk, codeInstanceNotFound, codeInstanceMalformed, describe); err != nil {
+	if err := describeByID(ctx, want, instanceChunk, codeInstanceNotFound, codeInstanceMalformed, describe); err != nil {
 		return nil, fmt.Errorf("describe %d instances by id: %w", len(ids), classify(err))
 	}
 	found := make([]string, 0, len(out))

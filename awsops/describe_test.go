@@ -59,8 +59,11 @@ func TestDescribeRoundCost(t *testing.T) {
 		n, n, len(j), pages, descI, descS, time.Since(start).Round(time.Millisecond))
 	// A last page that is exactly full may be followed by one empty page.
 	require.LessOrEqual(t, pages, ceilDiv(n, pageSize)+1, "DescribeVolumes pages")
-	require.Equal(t, ceilDiv(n, instanceChunk), descI, "DescribeInstances calls")
-	require.Equal(t, ceilDiv(n, instanceStatusChunk), descS, "DescribeInstanceStatus calls")
+	// 1,000 owners are listed, not asked for by ID: a page per 1,000
+	// instances (plus, as for volumes, a possible empty last page).
+	require.LessOrEqual(t, descI, ceilDiv(n, pageSize)+1, "DescribeInstances pages")
+	require.LessOrEqual(t, descS, ceilDiv(n, pageSize)+1, "DescribeInstanceStatus pages")
+	require.LessOrEqual(t, len(j), 10, "EC2 calls per round")
 	require.Equal(t, uint64(len(j)), e.c.Stats()["DescribeVolumes"].Calls+e.c.Stats()["DescribeInstances"].Calls+e.c.Stats()["DescribeInstanceStatus"].Calls,
 		"Stats calls must match the journal")
 }

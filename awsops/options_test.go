@@ -2,6 +2,7 @@ package awsops
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,12 @@ func TestOptionsValidate(t *testing.T) {
 		{"endpoint unparsable", func(o *Options) { o.Endpoint = "http://[::1" }, `Endpoint "http://[::1" is not a URL`},
 		{"imds endpoint", func(o *Options) { o.IMDSEndpoint = "169.254.169.254" }, `IMDSEndpoint "169.254.169.254" must use http or https`},
 		{"empty tag key", func(o *Options) { o.ManagedTagKey = "" }, "ManagedTagKey is empty"},
+		{"instance tag", func(o *Options) { o.InstanceTagKey, o.InstanceTagValue = DefaultInstanceTagKey, "c1" }, ""},
+		{"instance tag value without key", func(o *Options) { o.InstanceTagValue = "c1" }, `InstanceTagValue "c1" is set without InstanceTagKey`},
+		{"instance tag key too long", func(o *Options) { o.InstanceTagKey = strings.Repeat("k", 129) }, "InstanceTagKey"},
+		{"instance tag value too long", func(o *Options) {
+			o.InstanceTagKey, o.InstanceTagValue = DefaultInstanceTagKey, strings.Repeat("v", 257)
+		}, "InstanceTagValue"},
 		{"zero attempts", func(o *Options) { o.MaxAttempts = 0 }, "MaxAttempts 0 must be at least 1"},
 		{"negative read attempts", func(o *Options) { o.ReadMaxAttempts = -1 }, "ReadMaxAttempts -1"},
 		{"retry base", func(o *Options) { o.RetryBaseDelay = -time.Millisecond }, "RetryBaseDelay -1ms"},
@@ -33,7 +40,7 @@ func TestOptionsValidate(t *testing.T) {
 		}, ""},
 		{"retry max below base", func(o *Options) { o.RetryMaxDelay = time.Millisecond }, "RetryMaxDelay 1ms must be at least RetryBaseDelay 1s"},
 		{"wait initial", func(o *Options) { o.Wait.Initial = 0 }, "Wait.Initial 0s"},
-		{"wait max", func(o *Options) { o.Wait.Max = time.Millisecond }, "Wait.Max 1ms must be at least Wait.Initial 1s"},
+		{"wait max", func(o *Options) { o.Wait.Max = time.Millisecond }, "Wait.Max 1ms must be at least Wait.Initial 250ms"},
 		{"wait factor", func(o *Options) { o.Wait.Factor = 0.5 }, "Wait.Factor 0.5"},
 		{"stuck attaching", func(o *Options) { o.Wait.StuckAttaching = 0 }, "Wait.StuckAttaching 0s"},
 		{"stuck detaching", func(o *Options) { o.Wait.StuckDetaching = -time.Second }, "Wait.StuckDetaching -1s"},

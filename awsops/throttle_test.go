@@ -54,3 +54,38 @@ func TestThrottleExhausted(t *testing.T) {
 	require.Len(t, calls(e.sim.Journal(), "DescribeVolumes"), 2)
 	require.Equal(t, ActionStats{Calls: 1, Attempts: 2, Errors: 1, Throttles: 2}, e.c.Stats()["DescribeVolumes"])
 }
+
+// A storm far longer than the SDK's retry quota (500 tokens at 5 per
+// throttled retry: 100 retries) is ridden out call by call: every read and
+// mutation is throttled on its first attempts and still succeeds, and no
+// call fails with "retry quota exceeded".
+func TestThrottleStormBeyondRetryQuota(t *testing.T) {
+	const perCall, reads = 4, 40 // 160 throttled read retries, below ReadMaxAttempts (5) each
+	e := newEnv(t, pairSeed(), detachLat, nil)
+	for a := 1; a <= perCall; a++ {
+		e.sim.Arm(ec2sim.Fault{Kind: ec2sim.FaultThrottle, Attempt: a, Sticky: true})
+	}
+	ctx := testCtx(t, 15*time.Second)
+	for i := range reads {
+		var err error
+		if i%2 == 0 {
+			_, err = e.c.Volumes(ctx, []string{vid(1)})
+		} else {
+			_, err = e.c.Instances(ctx, []string{iid(1)})
+		}
+		require.NoError(t, err, "read %d in the storm", i)
+	}
+	require.NoError(t, e.c.DetachVolume(ctx, vid(1), iid(1), true))
+	require.NoError(t, e.c.AttachVolume(ctx, vid(1), iid(2), "/dev/xvdf"))
+	e.sim.ClearFaults()
+
+	var throttles, errs uint64
+	for action, st := range e.c.Stats() {
+		require.Equal(t, st.Calls*perCall, st.Throttles, "%s: every call throttled %d times", action, perCall)
+		throttles += st.Throttles
+		errs += st.Errors
+	}
+	t.Logf("rode out %d throttled attempts without a failed call", throttles)
+	require.Greater(t, throttles, uint64(100), "the storm must outlast the default retry quota")
+	require.Zero(t, errs)
+}
