@@ -37,6 +37,8 @@ type runFlags struct {
 	webhookURL       string
 	logLevel         string
 	ec2Wait          awsops.WaitOptions
+	instanceTagKey   string
+	instanceTagValue string
 }
 
 func newRunCmd(env adminEnv) *cobra.Command {
@@ -109,6 +111,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.awsRegion, "aws-region", "", "AWS region (default: from IMDS)")
 	fs.StringVar(&f.ec2Endpoint, "ec2-endpoint", "", "EC2 endpoint override (e.g. the emulator)")
 	fs.StringVar(&f.imdsEndpoint, "imds-endpoint", "", "instance metadata endpoint override")
+	fs.StringVar(&f.instanceTagKey, "instance-tag-key", "", "scope instance listings to instances with this tag (e.g. "+awsops.DefaultInstanceTagKey+"); empty lists all")
+	fs.StringVar(&f.instanceTagValue, "instance-tag-value", "", "with --instance-tag-key, the tag's value; empty matches any value")
 	fs.DurationVar(&f.ec2Wait.Initial, "ec2-poll-initial", f.ec2Wait.Initial, "first wait between EC2 polls of an attachment or a stop")
 	fs.DurationVar(&f.ec2Wait.Max, "ec2-poll-max", f.ec2Wait.Max, "longest wait between EC2 polls of an attachment or a stop")
 	fs.DurationVar(&f.ec2Wait.StuckAttaching, "stuck-attaching", f.ec2Wait.StuckAttaching, "an attachment still attaching after this is reported stuck")
@@ -203,6 +207,7 @@ func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
 		return usageErr(fmt.Errorf("--ec2-poll-max %s must not be below --ec2-poll-initial %s", f.ec2Wait.Max, f.ec2Wait.Initial))
 	}
 	ao.Wait.Initial, ao.Wait.Max = f.ec2Wait.Initial, f.ec2Wait.Max
+	ao.InstanceTagKey, ao.InstanceTagValue = f.instanceTagKey, f.instanceTagValue
 	ao.Wait.StuckAttaching, ao.Wait.StuckDetaching = f.ec2Wait.StuckAttaching, f.ec2Wait.StuckDetaching
 	// awsops has no AppID option: the transport appends one to the SDK's
 	// User-Agent so EC2 (and the emulator's journal) can tell instances apart.
