@@ -342,7 +342,7 @@ func (w *worker) targetLost(ctx context.Context, step Step, why string) (abandon
 	if err := w.l.j.update(ctx, r); err != nil {
 		return false, err
 	}
-	w.log.Warn().Str("step", string(step)).Str("lost", old).Str("to", to.Instance).Str("reason", why).Msg("target lost before the attach; re-targeted")
+	w.log.Warn().Str("step", string(step)).Str("lost", old).Str("to", to.Instance).Str("reason", why).Msg("target lost or refused the attach; re-targeted")
 	return false, nil
 }
 
@@ -388,6 +388,15 @@ func (w *worker) abandon(ctx context.Context, step Step, why string) error {
 		Summary: fmt.Sprintf("%s of %s to %s abandoned: %s", r.Kind, r.Volume, r.To.Instance, r.Abandoned),
 		Details: map[string]any{"timeline": r.Timeline, "signals": r.Signals, "abandoned": r.Abandoned}}, false)
 	return nil
+}
+
+// targetRefuses says an attach failed because of the target host itself, not
+// the volume: the device is taken there, the host is at its attachment limit,
+// or it is in another zone. ErrVolumeInUse is about the volume (attached
+// elsewhere) and is not one of them: attach checks the volume's attachments
+// before it calls.
+func targetRefuses(err error) bool {
+	return errors.Is(err, awsops.ErrDeviceInUse) || errors.Is(err, awsops.ErrAttachmentLimit) || errors.Is(err, awsops.ErrZoneMismatch)
 }
 
 // detach takes the volume off the old owner: forced for a dead owner, plain for a switchover.
@@ -437,6 +446,11 @@ func (w *worker) attach(ctx context.Context) (string, error) {
 			return "", err
 		}
 		if err := c.ec2.AttachVolume(ctx, r.Volume, r.To.Instance, r.Device); err != nil {
+			if targetRefuses(err) {
+				// Retrying the same host cannot succeed: it already holds a volume
+				// on the device, or takes no more. run re-plans to another target.
+				return "", &targetLostError{why: fmt.Sprintf("target %s cannot take %s as %s: %v", r.To.Instance, r.Volume, r.Device, err)}
+			}
 			return "", fmt.Errorf("attach %s to %s as %s: %w", r.Volume, r.To.Instance, r.Device, err)
 		}
 	}

@@ -42,6 +42,8 @@ type leader struct {
 	// lastOwners is the owners list this term last published (reconcile loop only);
 	// a new term starts from the list the previous leader left in etcd.
 	lastOwners map[string]Owner
+	// witnesses caches each owner's witnesses across the term's rounds (judge only).
+	witnesses *witnessCache
 }
 
 func newLeader(c *Controller, sess *concurrency.Session, el *concurrency.Election, abdicate context.CancelFunc) *leader {
@@ -68,6 +70,7 @@ func newLeader(c *Controller, sess *concurrency.Session, el *concurrency.Electio
 		suspectSince: map[string]time.Time{},
 		suspectPaged: map[string]bool{},
 		confirming:   map[string]bool{},
+		witnesses:    newWitnessCache(c.o.Witnesses),
 	}
 }
 

@@ -142,6 +142,11 @@ func (l *leader) judge(ctx context.Context, s *snapshot, owners map[string]Owner
 	wg.Wait()
 	close(results)
 
+	list := make([]Owner, 0, len(owners))
+	for _, o := range owners {
+		list = append(list, o)
+	}
+	witnesses := l.witnesses.assign(list, s.hosts)
 	out := map[string]health.Result{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -172,7 +177,7 @@ func (l *leader) judge(ctx context.Context, s *snapshot, owners map[string]Owner
 		obs := health.Observation{
 			ProbeFailures:     l.failures[id],
 			Registered:        l.seen[id],
-			WitnessesAssigned: len(chooseWitnesses(o, s.hosts, l.c.o.Witnesses)),
+			WitnessesAssigned: len(witnesses[id]),
 			EtcdHealthy:       true, // the guarded read of this round succeeded
 		}
 		_, obs.LeaseAlive = s.hosts[id]
@@ -185,7 +190,7 @@ func (l *leader) judge(ctx context.Context, s *snapshot, owners map[string]Owner
 			_, obs.FleetPresent = s.machines[m]
 		}
 		assigned := map[string]bool{}
-		for _, w := range chooseWitnesses(o, s.hosts, l.c.o.Witnesses) {
+		for _, w := range witnesses[id] {
 			assigned[w] = true
 		}
 		for _, rep := range s.reports[id] {
@@ -361,6 +366,12 @@ func (l *leader) targetInput(s *snapshot, v awsops.Volume, from, preferred strin
 			in.Holders[owner] = ov.ID
 		}
 	}
+	// A move not yet attached holds its target as surely as an attachment does.
+	for id, vol := range s.reserved {
+		if _, ok := in.Holders[id]; !ok && vol != v.ID {
+			in.Holders[id] = vol
+		}
+	}
 	l.mu.Lock()
 	for id, verdict := range l.verdicts {
 		if verdict != string(health.VerdictAlive) {
@@ -405,6 +416,7 @@ func (l *leader) plan(ctx context.Context, s *snapshot, v awsops.Volume, kind Ki
 	if err := l.j.create(ctx, rec, extra...); err != nil {
 		return err
 	}
+	s.reserve(to.Instance, v.ID)
 	if l.c.o.afterStep != nil {
 		l.c.o.afterStep(rec)
 	}
@@ -431,13 +443,8 @@ func (l *leader) fixMetadata(ctx context.Context, s *snapshot, v awsops.Volume, 
 		return nil
 	}
 	var ops []fleet.MetadataOp
-	ids := make([]string, 0, len(s.machines))
-	for id := range s.machines {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		if id != om && s.machines[id].Metadata[key] == v.ID {
+	for _, id := range s.byMetadata[v.ID] {
+		if id != om {
 			ops = append(ops, fleet.MetadataOp{Op: fleet.OpRemove, MachineID: id, Key: key})
 		}
 	}

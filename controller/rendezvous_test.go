@@ -2,6 +2,8 @@ package controller
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -64,4 +66,77 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+func TestRendezvousTopMatchesFullRanking(t *testing.T) {
+	ids := make([]string, 0, 50)
+	for i := range 50 {
+		ids = append(ids, fmt.Sprintf("i-%017x", 0x500+i))
+	}
+	for _, k := range []int{0, 1, 3, 50, 60} {
+		got := rendezvousTop("witness/x", ids, k, ids[7])
+		full := slices.Clone(ids)
+		full = slices.DeleteFunc(full, func(s string) bool { return s == ids[7] })
+		slices.SortFunc(full, func(a, b string) int {
+			sa, sb := rendezvousScore("witness/x", a), rendezvousScore("witness/x", b)
+			switch {
+			case sa > sb:
+				return -1
+			case sa < sb:
+				return 1
+			}
+			return strings.Compare(a, b)
+		})
+		want := full[:min(k, len(full))]
+		require.Equal(t, want, got, "top %d", k)
+	}
+}
+
+func TestWitnessCacheFollowsHosts(t *testing.T) {
+	hs := hostsIn("us-east-1a", 12)
+	hs["i-00000000000000fff"] = Host{Instance: "i-00000000000000fff", AZ: "us-east-1b"}
+	owners := []Owner{{Instance: "i-00000000000000100", AZ: "us-east-1a"}, {Instance: "i-00000000000000fff", AZ: "us-east-1b"},
+		{Instance: "i-00000000000000900", AZ: "us-east-1a"}}
+	c := newWitnessCache(3)
+	check := func(msg string) {
+		got := c.assign(owners, hs)
+		require.Len(t, got, len(owners), msg)
+		for _, o := range owners {
+			require.Equal(t, chooseWitnesses(o, hs, 3), got[o.Instance], "%s: owner %s", msg, o.Instance)
+		}
+	}
+	check("first round")
+	check("unchanged")
+	w := c.assign(owners, hs)["i-00000000000000100"]
+	delete(hs, w[0])
+	check("a witness left")
+	hs["i-00000000000000abc"] = Host{Instance: "i-00000000000000abc", AZ: "us-east-1a"}
+	check("a host joined")
+	owners = owners[:1]
+	check("owners shrank")
+	require.Len(t, c.byOwner, 1, "entries of departed owners dropped")
+	delete(hs, "i-00000000000000fff")
+	owners = append(owners, Owner{Instance: "i-00000000000000fff", AZ: "us-east-1b"})
+	check("AZ emptied")
+}
+
+func BenchmarkWitnesses(b *testing.B) {
+	hs := hostsIn("us-east-1a", 1300)
+	owners := make([]Owner, 0, 1000)
+	for i := range 1000 {
+		owners = append(owners, Owner{Instance: fmt.Sprintf("i-%017x", 0x100+i), AZ: "us-east-1a"})
+	}
+	b.Run("chooseWitnesses", func(b *testing.B) {
+		for b.Loop() {
+			for _, o := range owners {
+				chooseWitnesses(o, hs, 3)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		c := newWitnessCache(3)
+		for b.Loop() {
+			c.assign(owners, hs)
+		}
+	})
 }

@@ -3,8 +3,10 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -33,25 +35,55 @@ type snapshot struct {
 	machines    map[string]fleet.Machine
 	fleetOK     bool
 	fleetErr    error
+	// byMetadata is metadata value → IDs (sorted) of the machines carrying it
+	// under the metadata key, built once per round.
+	byMetadata map[string][]string
+	// reserved is target instance → volume of every unfinished move: the
+	// journal's records as read, and the moves this round planned since. A
+	// host takes at most one volume, so a reserved host is no target for another.
+	reserved map[string]string
+}
+
+// reserve records that instance is the target of volume's move.
+func (s *snapshot) reserve(instance, volume string) {
+	if instance != "" {
+		s.reserved[instance] = volume
+	}
 }
 
 func (l *leader) read(ctx context.Context) (*snapshot, error) {
+	// The etcd transaction, the volume listing and the fleet machine list do not
+	// depend on each other and run together; the instance describe needs the
+	// first two (registered hosts, attachments, journal endpoints) and follows.
+	var (
+		wg       sync.WaitGroup
+		resp     *clientv3.TxnResponse
+		etcdErr  error
+		vols     []awsops.Volume
+		volsErr  error
+		machines []fleet.Machine
+		fleetErr error
+	)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		resp, etcdErr = l.readEtcd(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		if vols, volsErr = l.c.ec2.ManagedVolumes(ctx); volsErr != nil {
+			volsErr = fmt.Errorf("list managed volumes: %w", volsErr)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		machines, fleetErr = l.c.fleet.Machines(ctx)
+	}()
+	wg.Wait()
+	if err := errors.Join(etcdErr, volsErr); err != nil {
+		return nil, err
+	}
 	k := l.c.keys
-	resp, err := l.c.cli.Txn(ctx).If(l.guard).Then(
-		clientv3.OpGet(k.Hosts(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Witness(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Pause()),
-		clientv3.OpGet(k.Volumes(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Journal(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Damping(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Owners()),
-	).Commit()
-	if err != nil {
-		return nil, fmt.Errorf("read etcd state (nobody acts while etcd is unhealthy): %w", err)
-	}
-	if !resp.Succeeded {
-		return nil, fmt.Errorf("read etcd state: %w", errNotLeader)
-	}
 	s := &snapshot{
 		now:         l.c.clk.Now(),
 		hosts:       map[string]Host{},
@@ -62,6 +94,8 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 		badDamping:  map[string]error{},
 		prevOwners:  map[string]Owner{},
 		machines:    map[string]fleet.Machine{},
+		byMetadata:  map[string][]string{},
+		reserved:    map[string]string{},
 	}
 	r := func(i int) *clientv3.GetResponse {
 		return (*clientv3.GetResponse)(resp.Responses[i].GetResponseRange())
@@ -106,6 +140,9 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 			continue
 		}
 		s.journals[vol] = rec
+		if rec.Step != StepDone && !rec.DryRun {
+			s.reserve(rec.To.Instance, vol)
+		}
 	}
 	for _, kv := range r(5).Kvs {
 		vol := string(kv.Key[len(k.Damping()):])
@@ -125,10 +162,6 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 		}
 	}
 
-	vols, err := l.c.ec2.ManagedVolumes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list managed volumes: %w", err)
-	}
 	sort.Slice(vols, func(i, j int) bool { return vols[i].ID < vols[j].ID })
 	s.volumes = vols
 	ids := map[string]bool{}
@@ -153,20 +186,48 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 	sort.Strings(list)
 	s.instances = map[string]awsops.Instance{}
 	if len(list) > 0 {
+		var err error
 		if s.instances, err = l.c.ec2.Instances(ctx, list); err != nil {
 			return nil, fmt.Errorf("describe %d instances: %w", len(list), err)
 		}
 	}
-	machines, err := l.c.fleet.Machines(ctx)
-	if err != nil {
-		s.fleetErr = err
+	if fleetErr != nil {
+		s.fleetErr = fleetErr
 	} else {
 		s.fleetOK = true
+		key := l.c.o.MetadataKey
 		for _, m := range machines {
 			s.machines[m.ID] = m
+			if v, ok := m.Metadata[key]; ok {
+				s.byMetadata[v] = append(s.byMetadata[v], m.ID)
+			}
+		}
+		for _, ms := range s.byMetadata {
+			sort.Strings(ms)
 		}
 	}
 	return s, nil
+}
+
+// readEtcd is the round's one guarded etcd transaction.
+func (l *leader) readEtcd(ctx context.Context) (*clientv3.TxnResponse, error) {
+	k := l.c.keys
+	resp, err := l.c.cli.Txn(ctx).If(l.guard).Then(
+		clientv3.OpGet(k.Hosts(), clientv3.WithPrefix()),
+		clientv3.OpGet(k.Witness(), clientv3.WithPrefix()),
+		clientv3.OpGet(k.Pause()),
+		clientv3.OpGet(k.Volumes(), clientv3.WithPrefix()),
+		clientv3.OpGet(k.Journal(), clientv3.WithPrefix()),
+		clientv3.OpGet(k.Damping(), clientv3.WithPrefix()),
+		clientv3.OpGet(k.Owners()),
+	).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("read etcd state (nobody acts while etcd is unhealthy): %w", err)
+	}
+	if !resp.Succeeded {
+		return nil, fmt.Errorf("read etcd state: %w", errNotLeader)
+	}
+	return resp, nil
 }
 
 // machineOf finds the fleet machine of an instance: its registration, the

@@ -63,7 +63,7 @@ func chooseTarget(in targetInput) (Host, error) {
 		}
 		return Host{}, fmt.Errorf("no target for %s in %s: %s", in.Volume, in.AZ, strings.Join(parts, "; "))
 	}
-	return in.Hosts[rendezvousTop("target/"+in.Volume, eligible, 1)[0]], nil
+	return in.Hosts[rendezvousTop("target/"+in.Volume, eligible, 1, "")[0]], nil
 }
 
 func (in targetInput) ineligible(h Host) string {

@@ -66,10 +66,11 @@ type witness struct {
 	hosts  map[string]Host
 
 	written map[string]Report // owner → last report written
+	cache   *witnessCache     // owner → witnesses, until the AZ's live hosts change
 }
 
 func newWitness(c *Controller, sess *concurrency.Session) *witness {
-	return &witness{c: c, sess: sess, hosts: map[string]Host{}, written: map[string]Report{}}
+	return &witness{c: c, sess: sess, hosts: map[string]Host{}, written: map[string]Report{}, cache: newWitnessCache(c.o.Witnesses)}
 }
 
 func (w *witness) run(ctx context.Context) {
@@ -177,8 +178,9 @@ func (w *witness) round(ctx context.Context) {
 		url   string
 	}
 	var jobs []job
+	assigned := w.cache.assign(w.owners, w.hosts)
 	for _, o := range w.owners {
-		for _, id := range chooseWitnesses(o, w.hosts, w.c.o.Witnesses) {
+		for _, id := range assigned[o.Instance] {
 			if id == self {
 				url := w.hosts[o.Instance].HealthURL
 				if url == "" {
