@@ -546,8 +546,20 @@ func (w *worker) reschedule(ctx context.Context) (string, error) {
 		if err := c.fleet.SetUnitTargetState(ctx, unit, fleet.StateLaunched); err != nil {
 			return "", fmt.Errorf("launch %s: %w", unit, err)
 		}
+	case u.MachineID == r.To.Machine:
+		skipped = "unit already launched on the target"
 	default:
-		skipped = "unit already launched"
+		// fleet's engine reacts to a metadata PATCH only on its next tick (up to
+		// engine_reconcile_interval, 2 s by default), but to a desired-state write
+		// at once (its job watch). Writing the same "launched" again is a no-op for
+		// the unit and places it on the target now.
+		if err := w.l.check(ctx, r); err != nil {
+			return "", err
+		}
+		if err := c.fleet.SetUnitTargetState(ctx, unit, fleet.StateLaunched); err != nil {
+			return "", fmt.Errorf("nudge fleet to place %s: %w", unit, err)
+		}
+		skipped = "unit already launched; fleet nudged to place it"
 	}
 	if err := c.fleet.WaitUnitActive(ctx, unit, r.To.Machine, c.pollInterval()); err != nil {
 		return "", fmt.Errorf("wait for %s active on %s: %w", unit, r.To.Machine, err)
