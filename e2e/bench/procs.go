@@ -20,6 +20,10 @@ type Agent struct {
 	err      error
 }
 
+// AgentMemoryLimit is the soft heap limit the agent runs with, as the fleet unit
+// in docs/deploy/volfailover.service sets it.
+const AgentMemoryLimit = "80MiB"
+
 // StartAgent starts bin with `run` and args, its output in logPath, and the
 // static credentials the SDK needs so that it never looks for any elsewhere.
 func StartAgent(bin, instance, logPath string, args []string) (*Agent, error) {
@@ -35,6 +39,8 @@ func StartAgent(bin, instance, logPath string, args []string) (*Agent, error) {
 		"AWS_ACCESS_KEY_ID=AKIDBENCH",
 		"AWS_SECRET_ACCESS_KEY=bench-secret",
 		"AWS_EC2_METADATA_DISABLED=true",
+		// As docs/deploy/volfailover.service runs it: the figures are for that unit.
+		"GOMEMLIMIT=" + AgentMemoryLimit,
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
