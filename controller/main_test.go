@@ -1,11 +1,8 @@
 package controller
 
 import (
-	"fmt"
 	"os"
 	"testing"
-
-	"go.uber.org/goleak"
 
 	"github.com/volfailover/volfailover/e2e/embedetcd"
 )
@@ -15,24 +12,5 @@ import (
 var testEtcd string
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	baseline := goleak.IgnoreCurrent()
-	srv, stop, err := embedetcd.StartForTests("controller")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	testEtcd = srv.Endpoint
-	code := m.Run()
-	stop()
-	if code == 0 {
-		if err := goleak.Find(baseline); err != nil {
-			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
-			return 1
-		}
-	}
-	return code
+	os.Exit(embedetcd.RunTests(m, "controller", &testEtcd))
 }

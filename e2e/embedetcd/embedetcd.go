@@ -11,9 +11,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"testing"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/goleak"
 )
 
 // Config says where the member keeps its data and its log.
@@ -109,4 +111,26 @@ func StartForTests(prefix string) (srv *Server, stop func(), err error) {
 		srv.Close()
 		_ = os.RemoveAll(dir)
 	}, nil
+}
+
+// RunTests is the body of a TestMain whose tests share one member: it starts the
+// member, stores its endpoint in *endpoint, runs the tests, stops the member and,
+// when the tests passed, fails the binary on goroutines that outlived them.
+func RunTests(m *testing.M, prefix string, endpoint *string) int {
+	baseline := goleak.IgnoreCurrent()
+	srv, stop, err := StartForTests(prefix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	*endpoint = srv.Endpoint
+	code := m.Run()
+	stop()
+	if code == 0 {
+		if err := goleak.Find(baseline); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+			return 1
+		}
+	}
+	return code
 }
