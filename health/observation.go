@@ -18,6 +18,9 @@ type Observation struct {
 	// InstanceStatus and SystemStatus are the EC2 status checks: ok, impaired,
 	// insufficient-data, not-applicable, initializing or "" (unknown).
 	InstanceStatus, SystemStatus string
+	// ImpairedReadings is how many consecutive EC2 readings, this one
+	// included, showed a status check impaired (0 when this one does not).
+	ImpairedReadings int
 
 	// ProbeFailures is the number of consecutive probe rounds of the owner that failed,
 	// counted by the leader.
@@ -29,6 +32,10 @@ type Observation struct {
 	// LeaseAlive is true when the owner's registration key (held by its session lease)
 	// exists now.
 	LeaseAlive bool
+	// LeaseRevoked is true when the owner's agent withdrew its registration in a
+	// clean shutdown (a rolling restart, say): a registration gone that way says
+	// nothing about the host.
+	LeaseRevoked bool
 
 	// FleetKnown is true when fleet's machine list was read this round.
 	FleetKnown bool
@@ -63,6 +70,9 @@ func (o Observation) Validate() error {
 	var errs []error
 	if o.ProbeFailures < 0 {
 		errs = append(errs, fmt.Errorf("probe failures: must not be negative, got %d", o.ProbeFailures))
+	}
+	if o.ImpairedReadings < 0 {
+		errs = append(errs, fmt.Errorf("impaired readings: must not be negative, got %d", o.ImpairedReadings))
 	}
 	if o.WitnessesAssigned < 0 {
 		errs = append(errs, fmt.Errorf("witnesses assigned: must not be negative, got %d", o.WitnessesAssigned))

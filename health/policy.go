@@ -12,6 +12,11 @@ const (
 	// DefaultThreshold is the number of consecutive failed probe rounds (1 s apart by
 	// default) after which the leader looks for an independent witness.
 	DefaultThreshold = 3
+	// DefaultImpairedReadings is how many consecutive readings of an impaired EC2
+	// status check make the owner dead without the probes agreeing. EC2 refreshes
+	// status checks about once a minute, and a failed system check does not always
+	// mean the guest stopped serving, so one reading is not enough.
+	DefaultImpairedReadings = 2
 	// DefaultMaxReportAge is how old a witness report may be and still count: five probe
 	// intervals at the 1 s default, so one slow round does not discard a witness.
 	DefaultMaxReportAge = 5 * time.Second
@@ -26,6 +31,10 @@ type Policy struct {
 	// MaxReportAge is how far a witness report's time may be from now (either way, to
 	// allow for clock skew) and still count. Must be positive; default 5 s.
 	MaxReportAge time.Duration
+	// ImpairedReadings is how many consecutive readings with an impaired status check
+	// declare the owner dead on their own; fewer count only when the probes agree
+	// (failed Threshold rounds). At least 1; default 2.
+	ImpairedReadings int
 	// WitnessQuorum optionally raises the number of witnesses that must report the owner
 	// unreachable, given the number of witnesses. It can only make the rule stricter:
 	// fewer than a strict majority never counts. Nil means a strict majority.
@@ -34,7 +43,7 @@ type Policy struct {
 
 // DefaultPolicy returns the policy with the defaults above.
 func DefaultPolicy() Policy {
-	return Policy{Threshold: DefaultThreshold, MaxReportAge: DefaultMaxReportAge}
+	return Policy{Threshold: DefaultThreshold, MaxReportAge: DefaultMaxReportAge, ImpairedReadings: DefaultImpairedReadings}
 }
 
 // Validate rejects a policy that could not decide safely, naming the field.
@@ -42,6 +51,9 @@ func (p Policy) Validate() error {
 	var errs []error
 	if p.Threshold < 1 {
 		errs = append(errs, fmt.Errorf("threshold: must be at least 1, got %d", p.Threshold))
+	}
+	if p.ImpairedReadings < 1 {
+		errs = append(errs, fmt.Errorf("impaired readings: must be at least 1, got %d", p.ImpairedReadings))
 	}
 	if p.MaxReportAge <= 0 {
 		errs = append(errs, fmt.Errorf("max report age: must be positive, got %s", p.MaxReportAge))
@@ -71,7 +83,7 @@ func (p Policy) quorum(total int) int {
 // not actionable.
 func (p Policy) Decide(now time.Time, o Observation) Result {
 	st := ec2StateSignal(o)
-	ss := ec2StatusSignal(o)
+	ss := ec2StatusSignal(o, p.ImpairedReadings)
 	pr := probeSignal(o, p.Threshold)
 	ls := leaseSignal(o)
 	fs := fleetSignal(o)
@@ -107,6 +119,10 @@ func (p Policy) Decide(now time.Time, o Observation) Result {
 	case len(ec2Dead) > 0:
 		res.Verdict = VerdictDead
 		reason = "dead: " + strings.Join(ec2Dead, "; ")
+	case pr.decisive && ss.Bad():
+		// An impaired check read too few times to decide alone, with the probes agreeing.
+		res.Verdict = VerdictDead
+		reason = "dead: " + pr.Signal.Detail + ", and " + ss.Signal.Source + ": " + ss.Signal.Detail
 	case pr.decisive && len(agree) > 0:
 		res.Verdict = VerdictDead
 		reason = "dead: " + pr.Signal.Detail + ", and " + strings.Join(agree, "; ")

@@ -77,10 +77,27 @@ func TestDecide(t *testing.T) {
 			bad: []string{SourceEC2State}},
 		{name: "ec2 terminated", obs: func(o *Observation) { o.EC2State = "terminated" }, verdict: VerdictDead, actionable: true,
 			bad: []string{SourceEC2State}},
-		{name: "instance status impaired", obs: func(o *Observation) { o.InstanceStatus = "impaired" }, verdict: VerdictDead, actionable: true,
-			bad: []string{SourceEC2Status}, reason: []string{"instance status impaired"}},
-		{name: "system status impaired", obs: func(o *Observation) { o.SystemStatus = "impaired" }, verdict: VerdictDead, actionable: true,
-			bad: []string{SourceEC2Status}, reason: []string{"system status impaired"}},
+		{name: "instance status impaired, one reading: suspect", obs: func(o *Observation) { o.InstanceStatus = "impaired"; o.ImpairedReadings = 1 },
+			verdict: VerdictSuspect, bad: []string{SourceEC2Status}, reason: []string{"instance status impaired", "1 consecutive impaired readings"}},
+		{name: "instance status impaired, two readings", obs: func(o *Observation) { o.InstanceStatus = "impaired"; o.ImpairedReadings = 2 },
+			verdict: VerdictDead, actionable: true, bad: []string{SourceEC2Status}, reason: []string{"instance status impaired"}},
+		{name: "system status impaired, two readings", obs: func(o *Observation) { o.SystemStatus = "impaired"; o.ImpairedReadings = 2 },
+			verdict: VerdictDead, actionable: true, bad: []string{SourceEC2Status}, reason: []string{"system status impaired"}},
+		{name: "system status impaired once, probes agree", obs: func(o *Observation) {
+			o.SystemStatus = "impaired"
+			o.ImpairedReadings = 1
+			o.ProbeFailures = 3
+		}, verdict: VerdictDead, actionable: true, bad: []string{SourceEC2Status, SourceProbe}, reason: []string{"system status impaired", "probes failed 3"}},
+		{name: "system status impaired once, probes failing below threshold", obs: func(o *Observation) {
+			o.SystemStatus = "impaired"
+			o.ImpairedReadings = 1
+			o.ProbeFailures = 2
+		}, verdict: VerdictSuspect, bad: []string{SourceEC2Status, SourceProbe}, reason: []string{"system status impaired"}},
+		{name: "probes failed, registration withdrawn by a clean shutdown: not evidence", obs: func(o *Observation) {
+			o.ProbeFailures = 3
+			o.LeaseAlive = false
+			o.LeaseRevoked = true
+		}, verdict: VerdictSuspect, bad: []string{SourceProbe}, unknown: []string{SourceLease}, reason: []string{"no independent witness agrees"}},
 		{name: "ec2 stopped and probes failing", obs: func(o *Observation) { o.EC2State = "stopped"; o.ProbeFailures = 10 },
 			verdict: VerdictDead, actionable: true, bad: []string{SourceEC2State, SourceProbe}},
 		{name: "ec2 pending", obs: func(o *Observation) { o.EC2State = "pending" }, verdict: VerdictSuspect,
@@ -315,7 +332,8 @@ func TestPolicyValidate(t *testing.T) {
 		want []string
 	}{
 		{name: "default", p: DefaultPolicy()},
-		{name: "threshold 1", p: Policy{Threshold: 1, MaxReportAge: time.Millisecond}},
+		{name: "threshold 1", p: Policy{Threshold: 1, MaxReportAge: time.Millisecond, ImpairedReadings: 1}},
+		{name: "impaired readings 0", p: Policy{Threshold: 1, MaxReportAge: time.Millisecond}, want: []string{"impaired readings: must be at least 1, got 0"}},
 		{name: "zero", p: Policy{}, want: []string{"threshold: must be at least 1, got 0", "max report age: must be positive, got 0s"}},
 		{name: "negative", p: Policy{Threshold: -2, MaxReportAge: -time.Second}, want: []string{"got -2", "got -1s"}},
 	}

@@ -46,7 +46,7 @@ func ec2StateSignal(o Observation) assessed {
 	return assessed{Signal: s}
 }
 
-func ec2StatusSignal(o Observation) assessed {
+func ec2StatusSignal(o Observation, readings int) assessed {
 	s := Signal{Source: SourceEC2Status}
 	if !o.EC2Known {
 		s.Unknown, s.Detail = true, "ec2 not read this round"
@@ -61,7 +61,8 @@ func ec2StatusSignal(o Observation) assessed {
 	s.Detail = fmt.Sprintf("instance status %s, system status %s", show(o.InstanceStatus), show(o.SystemStatus))
 	switch {
 	case o.InstanceStatus == statusImpaired || o.SystemStatus == statusImpaired:
-		return assessed{Signal: s, decisive: true}
+		s.Detail += fmt.Sprintf(" (%d consecutive impaired readings, %d decide alone)", o.ImpairedReadings, readings)
+		return assessed{Signal: s, decisive: readings >= 1 && o.ImpairedReadings >= readings}
 	case o.InstanceStatus == statusOK && o.SystemStatus == statusOK:
 		s.OK = true
 	default:
@@ -92,6 +93,8 @@ func leaseSignal(o Observation) assessed {
 		s.Unknown, s.Detail = true, "owner not registered during this leadership, a missing lease is not evidence"
 	case o.LeaseAlive:
 		s.OK, s.Detail = true, "registration lease alive"
+	case o.LeaseRevoked:
+		s.Unknown, s.Detail = true, "registration withdrawn by a clean shutdown of the agent, not evidence"
 	default:
 		s.Detail = "registration lease expired"
 		return assessed{Signal: s, decisive: true}
