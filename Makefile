@@ -32,11 +32,13 @@ bench: ## measure recovery, takeover, scale and footprint; writes docs/benchmark
 	$(GO) run ./cmd/volfailover-bench -out docs/benchmarks $(BENCH_FLAGS)
 
 .PHONY: lint
-lint: ## gofmt check, go vet and staticcheck (pinned in go.mod's tool section)
+lint: ## gofmt check, go vet and staticcheck, also of the e2e build tag (staticcheck pinned in go.mod's tool section)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e ./e2e/...
 	$(GO) tool staticcheck $(PKGS)
+	$(GO) tool staticcheck -tags e2e ./e2e/...
 
 .PHONY: demo
 demo: ## play a real failover on this machine and verify it (PROFILE=aws-typical for cloud latencies; needs PostgreSQL 15)
