@@ -5,6 +5,11 @@ PKGS      ?= ./...
 # Unit and integration tests must finish well inside CI's budget on 2 cores.
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 BIN_DIR   ?= bin
+# How many times `make stress` runs each test, and where it keeps the events it summarises.
+STRESS_COUNT ?= 20
+STRESS_JSON  ?= $(BIN_DIR)/stress.json
+# Bounds each package's whole stress run; a hang then shows as a package failure.
+STRESS_TIMEOUT ?= 4h
 # Latency profile of the emulated cloud for demo and sandbox: instant or aws-typical.
 PROFILE   ?= instant
 
@@ -22,6 +27,15 @@ build: ## build every binary into ./bin
 .PHONY: test
 test: ## run unit and integration tests with the race detector
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+.PHONY: stress
+stress: ## run the tests STRESS_COUNT times (default 20) under -race, then list every test that failed at least once (PKGS=./health/... for one package)
+	@mkdir -p $(BIN_DIR)
+	@echo "stress: $(GO) test -race -count=$(STRESS_COUNT) $(PKGS), events in $(STRESS_JSON)"
+	@$(GO) test -race -count=$(STRESS_COUNT) -timeout $(STRESS_TIMEOUT) -json $(PKGS) > $(STRESS_JSON); \
+	status=$$?; \
+	$(GO) build -o $(BIN_DIR)/teststat ./internal/teststat && $(BIN_DIR)/teststat $(STRESS_JSON) || exit $$?; \
+	exit $$status
 
 .PHONY: e2e
 e2e: ## end-to-end and chaos tests: real processes, etcd, PostgreSQL 15 (E2E_CHAOS_SEED replays a chaos run)
