@@ -5,6 +5,11 @@ PKGS      ?= ./...
 # Unit and integration tests must finish well inside CI's budget on 2 cores.
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 BIN_DIR   ?= bin
+# How many times `make stress` runs each test, and where it keeps the events it summarises.
+STRESS_COUNT ?= 20
+STRESS_JSON  ?= $(BIN_DIR)/stress.json
+# Bounds each package's whole stress run; a hang then shows as a package failure.
+STRESS_TIMEOUT ?= 4h
 # Latency profile of the emulated cloud for demo and sandbox: instant or aws-typical.
 PROFILE   ?= instant
 
@@ -23,6 +28,15 @@ build: ## build every binary into ./bin
 test: ## run unit and integration tests with the race detector
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
+.PHONY: stress
+stress: ## run the tests STRESS_COUNT times (default 20) under -race, then list every test that failed at least once (PKGS=./health/... for one package)
+	@mkdir -p $(BIN_DIR)
+	@echo "stress: $(GO) test -race -count=$(STRESS_COUNT) $(PKGS), events in $(STRESS_JSON)"
+	@$(GO) test -race -count=$(STRESS_COUNT) -timeout $(STRESS_TIMEOUT) -json $(PKGS) > $(STRESS_JSON); \
+	status=$$?; \
+	$(GO) build -o $(BIN_DIR)/teststat ./internal/teststat && $(BIN_DIR)/teststat $(STRESS_JSON) || exit $$?; \
+	exit $$status
+
 .PHONY: e2e
 e2e: ## end-to-end and chaos tests: real processes, etcd, PostgreSQL 15 (E2E_CHAOS_SEED replays a chaos run)
 	$(GO) test -race -count=1 -timeout 15m -tags e2e -v ./e2e/e2etest/
@@ -32,11 +46,13 @@ bench: ## measure recovery, takeover, scale and footprint; writes docs/benchmark
 	$(GO) run ./cmd/volfailover-bench -out docs/benchmarks $(BENCH_FLAGS)
 
 .PHONY: lint
-lint: ## gofmt check, go vet and staticcheck (pinned in go.mod's tool section)
+lint: ## gofmt check, go vet and staticcheck, also of the e2e build tag (staticcheck pinned in go.mod's tool section)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e ./e2e/...
 	$(GO) tool staticcheck $(PKGS)
+	$(GO) tool staticcheck -tags e2e ./e2e/...
 
 .PHONY: demo
 demo: ## play a real failover on this machine and verify it (PROFILE=aws-typical for cloud latencies; needs PostgreSQL 15)

@@ -10,14 +10,14 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/rs/zerolog"
+
+	"github.com/volfailover/volfailover/internal/httpretry"
 )
 
 // maxResponseBody bounds how much of a receiver's answer is read.
 const maxResponseBody = 64 << 10
 
 // poster POSTs JSON bodies with retryablehttp and classifies the outcome.
-// retryablehttp's own logger is off: it would print the URL, and webhook URLs
-// often carry a token; the hooks below log the redacted form instead.
 type poster struct {
 	name    string
 	url     *url.URL
@@ -36,36 +36,23 @@ func newPoster(name string, u *url.URL, o HTTPOptions, headers http.Header, log 
 		hc.Timeout = o.Timeout
 	}
 	p := &poster{name: name, url: u, headers: headers, log: log.With().Str("sink", name).Logger()}
-	p.client = &retryablehttp.Client{
+	// retryablehttp's own messages stay off (the zero Logger): they would print the URL,
+	// and webhook URLs often carry a token; the hooks below log the redacted form.
+	p.client = httpretry.NewClient(httpretry.Config{
 		HTTPClient:   hc,
-		Logger:       nil,
 		RetryWaitMin: o.RetryWaitMin,
 		RetryWaitMax: o.RetryWaitMax,
 		RetryMax:     o.RetryMax,
-		CheckRetry:   checkRetry,
-		Backoff:      cappedBackoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		// The hooks find the per-event logger in the request's context.
-		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, attempt int) {
-			zerolog.Ctx(r.Context()).Debug().Int("attempt", attempt+1).Str("url", redactURL(u)).Msg("page send")
-		},
-		ResponseLogHook: func(_ retryablehttp.Logger, r *http.Response) {
-			zerolog.Ctx(r.Request.Context()).Debug().Int("status", r.StatusCode).Msg("page answer")
-		},
+	})
+	p.client.Backoff = cappedBackoff
+	// The hooks find the per-event logger in the request's context.
+	p.client.RequestLogHook = func(_ retryablehttp.Logger, r *http.Request, attempt int) {
+		zerolog.Ctx(r.Context()).Debug().Int("attempt", attempt+1).Str("url", redactURL(u)).Msg("page send")
+	}
+	p.client.ResponseLogHook = func(_ retryablehttp.Logger, r *http.Response) {
+		zerolog.Ctx(r.Request.Context()).Debug().Int("status", r.StatusCode).Msg("page answer")
 	}
 	return p
-}
-
-// checkRetry stops on a finished context, retries connection errors the way
-// retryablehttp does by default, then 429 and 5xx, and never another 4xx.
-func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	if err != nil {
-		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-	}
-	return retryableStatus(resp.StatusCode), nil
 }
 
 // cappedBackoff is retryablehttp's exponential backoff, with a receiver's
@@ -103,13 +90,12 @@ func (p *poster) post(ctx context.Context, ev Event, body []byte) (status int, r
 		if ctx.Err() != nil {
 			return 0, nil, true, err
 		}
-		retry, _ = retryablehttp.ErrorPropagatedRetryPolicy(ctx, nil, err)
-		return 0, nil, retry, err
+		return 0, nil, !httpretry.Permanent(err), err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	respBody, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 	if rerr != nil && resp.StatusCode/100 != 2 {
 		log.Debug().Err(rerr).Msg("read page answer")
 	}
-	return resp.StatusCode, respBody, retryableStatus(resp.StatusCode), nil
+	return resp.StatusCode, respBody, httpretry.RetryableStatus(resp.StatusCode), nil
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/volfailover/volfailover/internal/httpretry"
 )
 
 // Sink delivers one event to one receiver. Send reports whether a failure is
@@ -42,7 +44,7 @@ func (e *HTTPError) Error() string {
 }
 
 // Retryable reports whether the status is one worth trying again.
-func (e *HTTPError) Retryable() bool { return retryableStatus(e.StatusCode) }
+func (e *HTTPError) Retryable() bool { return httpretry.RetryableStatus(e.StatusCode) }
 
 // HTTPOptions are the transport knobs both HTTP sinks share.
 type HTTPOptions struct {
@@ -108,9 +110,4 @@ func redactURL(u *url.URL) string {
 		s += "/" + redacted
 	}
 	return s
-}
-
-// retryableStatus: 429 and 5xx (except 501 Not Implemented) may succeed later.
-func retryableStatus(code int) bool {
-	return code == http.StatusTooManyRequests || (code >= 500 && code != http.StatusNotImplemented)
 }

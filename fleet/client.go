@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"k8s.io/utils/clock"
+
+	"github.com/volfailover/volfailover/internal/httpretry"
 )
 
 // apiPrefix is where fleetd mounts API v1 (api/mux.go).
@@ -59,19 +61,19 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 	}
 
-	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{
-		Transport: tr,
-		Timeout:   cfg.Timeout,
-		// fleet never redirects; following one could turn a PUT into a GET elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	rc.Logger = retryLogger{log: cfg.Logger}
-	rc.RetryMax = cfg.RetryMax
-	rc.RetryWaitMin = cfg.RetryWaitMin
-	rc.RetryWaitMax = cfg.RetryWaitMax
-	rc.CheckRetry = checkRetry
-	rc.Backoff = retryablehttp.DefaultBackoff
+	rc := httpretry.NewClient(httpretry.Config{
+		HTTPClient: &http.Client{
+			Transport: tr,
+			Timeout:   cfg.Timeout,
+			// fleet never redirects; following one could turn a PUT into a GET elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		RetryMax:     cfg.RetryMax,
+		RetryWaitMin: cfg.RetryWaitMin,
+		RetryWaitMax: cfg.RetryWaitMax,
+		Logger:       cfg.Logger,
+	})
+	// A last retryable answer becomes an *APIError carrying fleet's message.
 	rc.ErrorHandler = giveUp
 
 	clk := cfg.Clock

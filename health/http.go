@@ -14,6 +14,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/rs/zerolog"
+
+	"github.com/volfailover/volfailover/internal/httpretry"
 )
 
 // Defaults of HTTPProberOptions. A probe round runs every second, so a whole probe with
@@ -111,16 +113,15 @@ func (p *HTTPProber) build() {
 			MaxResponseHeaderBytes: 64 << 10,
 		}
 	}
-	p.client = &retryablehttp.Client{
+	p.client = httpretry.NewClient(httpretry.Config{
 		HTTPClient:   &http.Client{Transport: tr, Timeout: o.Timeout},
-		Logger:       leveledLogger{log: o.Logger},
+		RetryMax:     o.RetryMax,
 		RetryWaitMin: o.RetryWaitMin,
 		RetryWaitMax: o.RetryWaitMax,
-		RetryMax:     o.RetryMax,
-		CheckRetry:   probeCheckRetry,
-		Backoff:      probeBackoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-	}
+		Logger:       o.Logger,
+	})
+	// A probe must answer now: a server's Retry-After is not honoured.
+	p.client.Backoff = probeBackoff
 }
 
 // Probe GETs url and returns nil for a 2xx answer. Anything else, including a timeout
@@ -158,21 +159,6 @@ func (p *HTTPProber) Probe(ctx context.Context, rawURL string) error {
 	return fmt.Errorf("probe health %s: status %s: %q", rawURL, resp.Status, msg)
 }
 
-// probeCheckRetry stops at once when the caller's context is done, retries connection
-// errors, 429 and 5xx, and never other answers.
-func probeCheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if cerr := ctx.Err(); cerr != nil {
-		return false, cerr
-	}
-	if err != nil {
-		return true, nil
-	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		return true, nil
-	}
-	return false, nil
-}
-
 // probeBackoff doubles from min up to max and ignores Retry-After.
 func probeBackoff(minWait, maxWait time.Duration, attempt int, _ *http.Response) time.Duration {
 	w := minWait
@@ -180,24 +166,4 @@ func probeBackoff(minWait, maxWait time.Duration, attempt int, _ *http.Response)
 		w *= 2
 	}
 	return min(w, maxWait)
-}
-
-// leveledLogger hands retryablehttp's messages to zerolog at debug level, where a probe
-// every second does not drown the log.
-type leveledLogger struct{ log zerolog.Logger }
-
-func (l leveledLogger) Error(msg string, kv ...interface{}) { l.emit(msg, kv) }
-func (l leveledLogger) Info(msg string, kv ...interface{})  { l.emit(msg, kv) }
-func (l leveledLogger) Debug(msg string, kv ...interface{}) { l.emit(msg, kv) }
-func (l leveledLogger) Warn(msg string, kv ...interface{})  { l.emit(msg, kv) }
-
-func (l leveledLogger) emit(msg string, kv []interface{}) {
-	ev := l.log.Debug()
-	if ev == nil {
-		return
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		ev = ev.Str(fmt.Sprint(kv[i]), fmt.Sprint(kv[i+1]))
-	}
-	ev.Msg("http probe: " + msg)
 }

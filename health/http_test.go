@@ -149,8 +149,8 @@ func TestHTTPProberLogsAtDebug(t *testing.T) {
 	require.Error(t, p.Probe(t.Context(), srv.URL+"/healthz"))
 	out := buf.String()
 	require.Contains(t, out, `"level":"debug"`)
-	require.Contains(t, out, "http probe: retrying request")
-	require.Contains(t, out, `"remaining":"1"`)
+	require.Contains(t, out, `"message":"retrying request"`)
+	require.Contains(t, out, `"remaining":1`)
 	require.NotContains(t, out, `"level":"error"`)
 
 	buf.Reset()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -83,8 +84,8 @@ func probeSSL(ctx context.Context, addr string) (byte, error) {
 	}
 	var answer [1]byte
 	if _, err := io.ReadFull(conn, answer[:]); err != nil {
-		if errors.Is(err, io.EOF) {
-			return 0, fmt.Errorf("probe postgres %s: server closed the connection without answering the ssl request", addr)
+		if closedByServer(err) {
+			return 0, fmt.Errorf("probe postgres %s: server closed the connection without answering the ssl request: %w", addr, err)
 		}
 		return 0, fmt.Errorf("probe postgres %s: read ssl answer: %w", addr, ioErr(ctx, err))
 	}
@@ -184,8 +185,8 @@ func probeReady(ctx context.Context, addr string) (uint32, error) {
 func readMessage(r io.Reader) (byte, []byte, error) {
 	var hdr [5]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		if errors.Is(err, io.EOF) {
-			return 0, nil, errors.New("server closed the connection without answering")
+		if closedByServer(err) {
+			return 0, nil, fmt.Errorf("server closed the connection without answering: %w", err)
 		}
 		return 0, nil, err
 	}
@@ -198,6 +199,15 @@ func readMessage(r io.Reader) (byte, []byte, error) {
 		return hdr[0], nil, fmt.Errorf("read body of message type %q: %w", hdr[0], err)
 	}
 	return hdr[0], body, nil
+}
+
+// closedByServer reports whether a read failed because the server closed the connection.
+// A server that closes without reading what the probe sent makes its kernel answer with
+// a reset rather than an orderly end, depending on whether the probe's bytes arrived
+// before the close; which of the two the probe sees is a race, so both mean the same. An
+// end in the middle of a message (io.ErrUnexpectedEOF) is a close too.
+func closedByServer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // withProbeDeadline gives ctx the default probe deadline when it has none.

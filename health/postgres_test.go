@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,13 +120,45 @@ func holdUntilClientCloses(conn net.Conn, _ func(string)) {
 	_, _ = io.Copy(io.Discard, conn)
 }
 
+// closeAtOnce closes without reading. Whether the probe then reads an orderly end or a
+// reset depends on whether its request reached the server before the close: both must
+// read as a server that closed.
 func closeAtOnce(net.Conn, func(string)) {}
+
+// closeInOrder closes with a FIN; called after the request was read, so that no unread
+// byte turns the close into a reset and the probe reads io.EOF every time.
+func closeInOrder(c net.Conn, _ func(string)) { _ = c.Close() }
+
+// resetConn closes with a reset (SO_LINGER 0), as a server that aborts does; the probe
+// reads ECONNRESET every time.
+func resetConn(c net.Conn, report func(string)) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		report("not a tcp connection")
+		return
+	}
+	if err := tc.SetLinger(0); err != nil {
+		report("set linger: " + err.Error())
+		return
+	}
+	_ = tc.Close()
+}
+
+// afterSSLRequest reads the SSLRequest and then runs end.
+func afterSSLRequest(end func(net.Conn, func(string))) func(net.Conn, func(string)) {
+	return func(c net.Conn, report func(string)) {
+		if readSSLRequest(c, report) {
+			end(c, report)
+		}
+	}
+}
 
 func TestProbePostgresFakeServers(t *testing.T) {
 	cases := []struct {
 		name    string
 		handle  func(net.Conn, func(string))
 		wantErr []string // substrings; none means success
+		wantIs  error    // an error the chain must hold, if any
 		report  string   // what the server must have seen, if anything
 	}{
 		{name: "answers N", handle: func(c net.Conn, report func(string)) {
@@ -148,6 +181,10 @@ func TestProbePostgresFakeServers(t *testing.T) {
 			}
 		}, wantErr: []string{"tls handshake after 'S'"}},
 		{name: "closes at once", handle: closeAtOnce, wantErr: []string{"closed the connection without answering"}},
+		{name: "closes after the request", handle: afterSSLRequest(closeInOrder),
+			wantErr: []string{"closed the connection without answering"}, wantIs: io.EOF},
+		{name: "resets after the request", handle: afterSSLRequest(resetConn),
+			wantErr: []string{"closed the connection without answering"}, wantIs: syscall.ECONNRESET},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,6 +192,9 @@ func TestProbePostgresFakeServers(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 			defer cancel()
 			err := ProbePostgres(ctx, addr)
+			if tc.wantIs != nil {
+				require.ErrorIs(t, err, tc.wantIs)
+			}
 			if len(tc.wantErr) == 0 {
 				require.NoError(t, err)
 			} else {
@@ -206,6 +246,7 @@ func TestProbePostgresReadyFakeServers(t *testing.T) {
 		wantErr  []string
 		notReady bool
 		code     string // SQLSTATE of a *ServerError in the chain
+		wantIs   error  // an error the chain must hold, if any
 		report   string
 	}{
 		{name: "authentication ok then terminate", handle: startupThen(func(be *pgproto3.Backend, c net.Conn, report func(string)) {
@@ -253,6 +294,12 @@ func TestProbePostgresReadyFakeServers(t *testing.T) {
 			_, _ = c.Write([]byte{'R', 0, 0, 0, 6, 0, 0})
 		}), wantErr: []string{"authentication request of 2 bytes"}},
 		{name: "closes at once", handle: closeAtOnce, wantErr: []string{"closed the connection without answering"}},
+		{name: "closes after the startup", handle: startupThen(func(_ *pgproto3.Backend, c net.Conn, report func(string)) {
+			closeInOrder(c, report)
+		}), wantErr: []string{"closed the connection without answering"}, wantIs: io.EOF},
+		{name: "resets after the startup", handle: startupThen(func(_ *pgproto3.Backend, c net.Conn, report func(string)) {
+			resetConn(c, report)
+		}), wantErr: []string{"closed the connection without answering"}, wantIs: syscall.ECONNRESET},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,6 +307,9 @@ func TestProbePostgresReadyFakeServers(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 			defer cancel()
 			err := ProbePostgresReady(ctx, addr)
+			if tc.wantIs != nil {
+				require.ErrorIs(t, err, tc.wantIs)
+			}
 			if len(tc.wantErr) == 0 {
 				require.NoError(t, err)
 			} else {
