@@ -14,10 +14,10 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
 	"github.com/volfailover/volfailover/e2e/fleetsim"
 	"github.com/volfailover/volfailover/e2e/sandbox"
+	"github.com/volfailover/volfailover/state"
 )
 
 type (
@@ -89,7 +89,7 @@ type MonitorOptions struct {
 type Monitor struct {
 	sb   *sandbox.Sandbox
 	cli  *clientv3.Client
-	keys controller.Keys
+	keys state.Keys
 	vol  string
 	o    MonitorOptions
 
@@ -111,7 +111,7 @@ type Monitor struct {
 	cuts            map[string]cut
 	pauses          []span // global or per-volume pause in force
 	switchovers     []span // a switchover request present
-	records         map[string]*controller.Record
+	records         map[string]*state.Record
 	lastLook        time.Time // of the last etcd read that succeeded
 	trace           []string
 	checks          int
@@ -145,13 +145,13 @@ func NewMonitor(sb *sandbox.Sandbox, cli *clientv3.Client, o MonitorOptions, onV
 		o.Grace = time.Second
 	}
 	if o.KeyPrefix == "" {
-		o.KeyPrefix = "/volfailover"
+		o.KeyPrefix = state.DefaultPrefix
 	}
 	return &Monitor{
-		sb: sb, cli: cli, keys: controller.Keys{Prefix: o.KeyPrefix}, vol: sb.Volume(), o: o,
+		sb: sb, cli: cli, keys: state.Keys{Prefix: o.KeyPrefix}, vol: sb.Volume(), o: o,
 		onViolation: onViolation, stop: make(chan struct{}),
 		sessions: map[string][]span{}, leads: map[string][]span{}, curLease: map[string]int64{},
-		cuts: map[string]cut{}, records: map[string]*controller.Record{},
+		cuts: map[string]cut{}, records: map[string]*state.Record{},
 	}
 }
 
@@ -338,7 +338,7 @@ type etcdView struct {
 	pause      bool
 	pauseWhy   string
 	switchover bool
-	records    []*controller.Record
+	records    []*state.Record
 }
 
 func (m *Monitor) readEtcd(ctx context.Context) (etcdView, error) {
@@ -393,7 +393,7 @@ func (m *Monitor) readEtcd(ctx context.Context) (etcdView, error) {
 	}
 	for _, rr := range []int{4, 5} {
 		for _, kv := range r[rr].GetResponseRange().Kvs {
-			var rec controller.Record
+			var rec state.Record
 			if err := json.Unmarshal(kv.Value, &rec); err != nil {
 				return v, fmt.Errorf("journal record %s: %w", kv.Key, err)
 			}
@@ -495,12 +495,12 @@ func toggle(spans []span, on bool, now, closeAt time.Time) []span {
 
 // judgeRecords checks invariant 5 on every move seen; m.mu is held.
 func (m *Monitor) judgeRecords(now time.Time) *Violation {
-	recs := make([]*controller.Record, 0, len(m.records))
+	recs := make([]*state.Record, 0, len(m.records))
 	for _, r := range m.records {
 		recs = append(recs, r)
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Created.Before(recs[j].Created) })
-	var lastAuto *controller.Record
+	var lastAuto *state.Record
 	for _, r := range recs {
 		if r.Created.Before(m.start) {
 			continue
@@ -513,12 +513,12 @@ func (m *Monitor) judgeRecords(now time.Time) *Violation {
 				return m.violate(NoFailoverHeld, now, "%s %s of %s planned at %s while paused since %s", r.Kind, r.ID, r.Volume, r.Created.Format("15:04:05.000"), p.From.Format("15:04:05.000"))
 			}
 			for _, st := range r.Timeline {
-				if st.Step != controller.StepPlanned && held.covers(st.Start, 0, 0) {
+				if st.Step != state.StepPlanned && held.covers(st.Start, 0, 0) {
 					return m.violate(NoFailoverHeld, now, "%s %s of %s started step %s at %s while paused since %s", r.Kind, r.ID, r.Volume, st.Step, st.Start.Format("15:04:05.000"), p.From.Format("15:04:05.000"))
 				}
 			}
 		}
-		if r.Kind != controller.KindFailover || m.requested(r.Created) {
+		if r.Kind != state.KindFailover || m.requested(r.Created) {
 			continue
 		}
 		if lastAuto != nil && m.o.Cooldown > 0 && r.Created.Sub(lastAuto.Created) < m.o.Cooldown-50*time.Millisecond {
@@ -616,10 +616,10 @@ func compactParams(p map[string][]string) string {
 }
 
 // Records returns every move the monitor saw, oldest first.
-func (m *Monitor) Records() []*controller.Record {
+func (m *Monitor) Records() []*state.Record {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]*controller.Record, 0, len(m.records))
+	out := make([]*state.Record, 0, len(m.records))
 	for _, r := range m.records {
 		out = append(out, r)
 	}
