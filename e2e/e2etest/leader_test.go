@@ -96,7 +96,7 @@ func TestLeaderKilledMidFailover(t *testing.T) {
 			killAt := w.signalController(oldHost, syscall.SIGKILL)
 			landed := "unknown"
 			if r := w.journal(); r != nil {
-				next, _ := nextStep(r.Step)
+				next, _ := r.Step.Next()
 				landed = string(next)
 			} else {
 				landed = "after done"
@@ -170,14 +170,6 @@ func stepIndex(s state.Step) int {
 		}
 	}
 	return -1
-}
-
-func nextStep(s state.Step) (state.Step, bool) {
-	i := stepIndex(s)
-	if i < 0 || i+1 >= len(state.Steps) {
-		return "", false
-	}
-	return state.Steps[i+1], true
 }
 
 func keys(m map[string]bool) string {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/volfailover/volfailover/e2e/ec2sim"
@@ -364,33 +365,17 @@ func (m *Monitor) readEtcd(ctx context.Context) (etcdView, error) {
 	if kvs := r[1].GetResponseRange().Kvs; len(kvs) == 1 {
 		v.leader = string(kvs[0].Value)
 	}
-	now := time.Now()
+	// The overrides are judged by the leader's own parser: a value that does
+	// not parse pauses what it names, an expired one does not.
+	var global *mvccpb.KeyValue
 	if kvs := r[2].GetResponseRange().Kvs; len(kvs) == 1 {
-		if paused, why := pauseInForce(kvs[0].Value, now); paused {
-			v.pause, v.pauseWhy = true, "global: "+why
-		}
+		global = kvs[0]
 	}
-	for _, kv := range r[3].GetResponseRange().Kvs {
-		name := strings.TrimPrefix(string(kv.Key), k.Volumes()+m.vol+"/")
-		switch name {
-		case "switchover":
-			var sw struct {
-				To     string `json:"to"`
-				Reason string `json:"reason"`
-			}
-			if json.Unmarshal(kv.Value, &sw) == nil && sw.To != "" && sw.Reason != "" {
-				v.switchover = true
-			} else {
-				v.pause, v.pauseWhy = true, "unparseable switchover request"
-			}
-		case "pause":
-			if paused, why := pauseInForce(kv.Value, now); paused {
-				v.pause, v.pauseWhy = true, "volume: "+why
-			}
-		default: // an unknown override pauses the volume (docs/overrides.md)
-			v.pause, v.pauseWhy = true, "unknown override "+name
-		}
+	ov := k.ParseOverrides(global, r[3].GetResponseRange().Kvs, time.Now())
+	if why := ov.PausedReason(m.vol); why != "" {
+		v.pause, v.pauseWhy = true, why
 	}
+	_, v.switchover = ov.Switchovers[m.vol]
 	for _, rr := range []int{4, 5} {
 		for _, kv := range r[rr].GetResponseRange().Kvs {
 			var rec state.Record
@@ -401,22 +386,6 @@ func (m *Monitor) readEtcd(ctx context.Context) (etcdView, error) {
 		}
 	}
 	return v, nil
-}
-
-// pauseInForce parses a pause value as the controller does: a value that
-// does not parse pauses; an until in the past does not.
-func pauseInForce(b []byte, now time.Time) (bool, string) {
-	var p struct {
-		Reason string     `json:"reason"`
-		Until  *time.Time `json:"until"`
-	}
-	if err := json.Unmarshal(b, &p); err != nil || p.Reason == "" {
-		return true, fmt.Sprintf("unparseable value %q", b)
-	}
-	if p.Until != nil && !now.Before(*p.Until) {
-		return false, ""
-	}
-	return true, p.Reason
 }
 
 // absorbEtcd updates the spans from one etcd look; m.mu is held.
