@@ -2,18 +2,17 @@ package admin
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 // Admin reads and writes volfailover's etcd keys for an operator.
 type Admin struct {
 	cli  *clientv3.Client
-	keys controller.Keys
+	keys state.Keys
 	now  func() time.Time
 	// by names the operator in default reasons ("user@host").
 	by string
@@ -31,33 +30,25 @@ type Config struct {
 	By string
 }
 
-// New checks the prefix the way the controller does and builds an Admin.
+// New checks the prefix with the rule the controller applies (state.CheckPrefix) and builds an Admin.
 func New(c Config) (*Admin, error) {
 	if c.Etcd == nil {
 		return nil, errors.New("admin: etcd client is required")
 	}
 	if c.Prefix == "" {
-		c.Prefix = controller.DefaultOptions().KeyPrefix
+		c.Prefix = state.DefaultPrefix
 	}
-	if err := CheckPrefix(c.Prefix); err != nil {
-		return nil, err
+	if err := state.CheckPrefix(c.Prefix); err != nil {
+		return nil, invalid("key-prefix: %v", err)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Admin{cli: c.Etcd, keys: controller.Keys{Prefix: c.Prefix}, now: c.Now, by: c.By}, nil
-}
-
-// CheckPrefix applies the controller's rule for key-prefix.
-func CheckPrefix(p string) error {
-	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || len(p) < 2 {
-		return invalid("key-prefix %q must start with / and not end with /", p)
-	}
-	return nil
+	return &Admin{cli: c.Etcd, keys: state.Keys{Prefix: c.Prefix}, now: c.Now, by: c.By}, nil
 }
 
 // Keys is the key layout the Admin works on.
-func (a *Admin) Keys() controller.Keys { return a.keys }
+func (a *Admin) Keys() state.Keys { return a.keys }
 
 // byline is " by <who>" or "".
 func (a *Admin) byline() string {

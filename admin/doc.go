@@ -5,6 +5,6 @@
 //
 // It talks to etcd only, never to a running volfailover, so it works while no
 // leader is up. Every value it writes is checked with the same parser the
-// leader applies (controller.ParsePause, controller.ParseSwitchover) before it
+// leader applies (state.ParsePause, state.ParseSwitchover) before it
 // is written.
 package admin

@@ -5,14 +5,14 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 // History is the completed (and dry-run) records, oldest first per volume,
 // plus any that do not parse.
 type History struct {
-	Records    []controller.Record `json:"records"`
-	Unreadable []BadKey            `json:"unreadable"`
+	Records    []state.Record `json:"records"`
+	Unreadable []BadKey       `json:"unreadable"`
 }
 
 // History lists the history of one volume, or of all ("" volume).
@@ -28,9 +28,9 @@ func (a *Admin) History(ctx context.Context, volume string) (*History, error) {
 	if err != nil {
 		return nil, etcdErr("read history under "+prefix, err)
 	}
-	h := &History{Records: []controller.Record{}, Unreadable: []BadKey{}}
+	h := &History{Records: []state.Record{}, Unreadable: []BadKey{}}
 	for _, kv := range resp.Kvs {
-		rec, err := controller.ParseRecord(kv.Value)
+		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err != nil {
 			h.Unreadable = append(h.Unreadable, BadKey{Key: string(kv.Key), Error: err.Error()})
 			continue

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 // volumeIDRe is an EBS volume ID: "vol-" and 8 (old style) to 17 hex digits.
@@ -24,7 +24,7 @@ func CheckVolumeID(field, v string) error {
 
 // CheckInstanceID rejects anything the controller would not take as an instance ID.
 func CheckInstanceID(field, v string) error {
-	if !controller.ValidInstanceID(v) {
+	if !state.ValidInstanceID(v) {
 		return invalid("%s %q is not an EC2 instance ID (i- and 8 to 17 hex digits)", field, v)
 	}
 	return nil

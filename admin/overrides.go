@@ -8,7 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 // PauseRequest is a pause an operator asks for.
@@ -38,7 +38,7 @@ type WriteResult struct {
 }
 
 // Pause writes a global or per-volume pause. The value is checked with
-// controller.ParsePause before it is written.
+// state.ParsePause before it is written.
 func (a *Admin) Pause(ctx context.Context, r PauseRequest) (WriteResult, error) {
 	key := a.keys.Pause()
 	if r.Volume != "" {
@@ -54,7 +54,7 @@ func (a *Admin) Pause(ctx context.Context, r PauseRequest) (WriteResult, error) 
 		return WriteResult{}, invalid("for %s: must be positive (or 0 for no end)", r.For)
 	}
 	now := a.now()
-	p := controller.PauseOverride{Reason: r.Reason}
+	p := state.PauseOverride{Reason: r.Reason}
 	if r.For > 0 {
 		// Rounded up to the second so the value reads as plain RFC 3339.
 		until := now.Add(r.For).UTC()
@@ -67,7 +67,7 @@ func (a *Admin) Pause(ctx context.Context, r PauseRequest) (WriteResult, error) 
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("encode pause for %s: %w", key, err)
 	}
-	if _, inForce, err := controller.ParsePause(b, now); err != nil || !inForce {
+	if _, inForce, err := state.ParsePause(b, now); err != nil || !inForce {
 		return WriteResult{}, fmt.Errorf("pause value %s would not be in force (err %v): not written", b, err)
 	}
 	resp, err := a.cli.Txn(ctx).Then(clientv3.OpPut(key, string(b), clientv3.WithPrevKV())).Commit()
@@ -113,12 +113,12 @@ func (a *Admin) Resume(ctx context.Context, volume string) (WriteResult, error) 
 	}
 	if volume != "" {
 		if kvs := get(1).Kvs; len(kvs) == 1 {
-			if _, inForce, err := controller.ParsePause(kvs[0].Value, now); err != nil || inForce {
+			if _, inForce, err := state.ParsePause(kvs[0].Value, now); err != nil || inForce {
 				res.Notes = append(res.Notes, fmt.Sprintf("%s is still paused by the global pause %s", volume, describe(kvs[0].Value)))
 			}
 		}
 		if kvs := get(2).Kvs; len(kvs) == 1 {
-			if _, _, err := controller.ParseSwitchover(kvs[0].Value, now); err != nil {
+			if _, _, err := state.ParseSwitchover(kvs[0].Value, now); err != nil {
 				res.Notes = append(res.Notes, fmt.Sprintf("%s is still paused: its switchover key does not parse: %v", volume, err))
 			}
 		}

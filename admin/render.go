@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 // table writes aligned columns; flush with Flush.
@@ -138,7 +138,7 @@ func RenderHistory(w io.Writer, h *History, timelines bool) error {
 	return writeTrimmed(w, b.String())
 }
 
-func writeRecordTable(b *strings.Builder, recs []controller.Record) {
+func writeRecordTable(b *strings.Builder, recs []state.Record) {
 	t := table(b)
 	fmt.Fprintln(t, "VOLUME\tID\tKIND\tFROM\tTO\tSTEP\tSTARTED\tTOOK\tREASON")
 	for _, r := range recs {
@@ -160,7 +160,7 @@ func writeRecordTable(b *strings.Builder, recs []controller.Record) {
 
 // writeRecord writes a record's header and its timeline; a step without an end
 // is running, its duration counted up to now.
-func writeRecord(b *strings.Builder, r controller.Record, now time.Time) {
+func writeRecord(b *strings.Builder, r state.Record, now time.Time) {
 	fmt.Fprintf(b, "%s %s of %s: %s -> %s in %s, step %s (created %s", r.Kind, r.ID, r.Volume, or(r.From.Instance, "(none)"), r.To.Instance, or(r.AZ, "-"), r.Step, stamp(r.Created))
 	if !r.Finished.IsZero() {
 		fmt.Fprintf(b, ", finished %s, took %s", stamp(r.Finished), Duration(r.Finished.Sub(r.Created)))
@@ -190,7 +190,7 @@ func writeRecord(b *strings.Builder, r controller.Record, now time.Time) {
 	_ = t.Flush()
 }
 
-func stepNote(st controller.StepRecord) string {
+func stepNote(st state.StepRecord) string {
 	var notes []string
 	if st.Overdue {
 		notes = append(notes, "OVERDUE (paged)")
@@ -207,7 +207,7 @@ func stepNote(st controller.StepRecord) string {
 	return strings.Join(notes, "; ")
 }
 
-func witnesses(rs []controller.Report) string {
+func witnesses(rs []state.Report) string {
 	if len(rs) == 0 {
 		return "-"
 	}

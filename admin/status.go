@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,7 +10,7 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 // Status is everything etcd says about volfailover at one revision. It is
@@ -21,14 +20,14 @@ type Status struct {
 	Prefix   string    `json:"prefix"`
 	Revision int64     `json:"revision"`
 	// Leader is nil when no instance holds the election: nothing acts.
-	Leader     *Leader             `json:"leader"`
-	Hosts      []controller.Host   `json:"hosts"`
-	Volumes    []VolumeStatus      `json:"volumes"`
-	Overrides  []Override          `json:"overrides"`
-	InFlight   []controller.Record `json:"inFlight"`
-	LastMoves  []controller.Record `json:"lastMoves"`
-	Damping    []DampingStatus     `json:"damping"`
-	Unreadable []BadKey            `json:"unreadable"`
+	Leader     *Leader         `json:"leader"`
+	Hosts      []state.Host    `json:"hosts"`
+	Volumes    []VolumeStatus  `json:"volumes"`
+	Overrides  []Override      `json:"overrides"`
+	InFlight   []state.Record  `json:"inFlight"`
+	LastMoves  []state.Record  `json:"lastMoves"`
+	Damping    []DampingStatus `json:"damping"`
+	Unreadable []BadKey        `json:"unreadable"`
 }
 
 // Leader is the holder of the election key.
@@ -50,7 +49,7 @@ type VolumeStatus struct {
 	// Moving is the step of an in-flight move ("" = none).
 	Moving string `json:"moving,omitempty"`
 	// Witnesses are the reports on the owner.
-	Witnesses []controller.Report `json:"witnesses,omitempty"`
+	Witnesses []state.Report `json:"witnesses,omitempty"`
 }
 
 // Override is one override key and how the leader reads it.
@@ -108,8 +107,8 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	}
 	now := a.now()
 	s := &Status{Time: now.UTC(), Prefix: k.Prefix, Revision: resp.Header.Revision,
-		Hosts: []controller.Host{}, Volumes: []VolumeStatus{}, Overrides: []Override{},
-		InFlight: []controller.Record{}, LastMoves: []controller.Record{}, Damping: []DampingStatus{}, Unreadable: []BadKey{}}
+		Hosts: []state.Host{}, Volumes: []VolumeStatus{}, Overrides: []Override{},
+		InFlight: []state.Record{}, LastMoves: []state.Record{}, Damping: []DampingStatus{}, Unreadable: []BadKey{}}
 	bad := func(key []byte, err error) {
 		s.Unreadable = append(s.Unreadable, BadKey{Key: string(key), Error: err.Error()})
 	}
@@ -134,7 +133,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 		return vols[id]
 	}
 	if kvs := get(2); len(kvs) == 1 {
-		owners, err := controller.ParseOwners(kvs[0].Value)
+		owners, err := state.ParseOwners(kvs[0].Value)
 		if err != nil {
 			bad(kvs[0].Key, err)
 		}
@@ -143,11 +142,11 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 			v.Owner, v.AZ = o.Instance, o.AZ
 		}
 	}
-	reports := map[string][]controller.Report{}
+	reports := map[string][]state.Report{}
 	for _, kv := range get(3) {
-		var r controller.Report
-		if err := json.Unmarshal(kv.Value, &r); err != nil {
-			bad(kv.Key, fmt.Errorf("witness report: %w", err))
+		r, err := k.ParseReport(kv)
+		if err != nil {
+			bad(kv.Key, err)
 			continue
 		}
 		reports[r.Owner] = append(reports[r.Owner], r)
@@ -170,7 +169,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	}
 	ov := k.ParseOverrides(global, get(5), now)
 	for _, kv := range get(6) {
-		rec, err := controller.ParseRecord(kv.Value)
+		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err != nil {
 			bad(kv.Key, err)
 			continue
@@ -178,9 +177,9 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 		s.InFlight = append(s.InFlight, *rec)
 		vol(rec.Volume).Moving = string(rec.Step)
 	}
-	last := map[string]controller.Record{}
+	last := map[string]state.Record{}
 	for _, kv := range get(7) {
-		rec, err := controller.ParseRecord(kv.Value)
+		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err != nil {
 			bad(kv.Key, err)
 			continue
@@ -198,9 +197,9 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	}
 	sort.Slice(s.LastMoves, func(i, j int) bool { return s.LastMoves[i].ID > s.LastMoves[j].ID })
 	for _, kv := range get(8) {
-		var d controller.Damping
-		if err := decodeStrict(kv.Value, &d); err != nil {
-			bad(kv.Key, fmt.Errorf("damping record: %w", err))
+		d, err := state.ParseDamping(kv.Value)
+		if err != nil {
+			bad(kv.Key, err)
 			continue
 		}
 		s.Damping = append(s.Damping, DampingStatus{Volume: strings.TrimPrefix(string(kv.Key), k.Damping()), Failovers: d.Failovers})
@@ -227,12 +226,12 @@ func (a *Admin) override(kv *mvccpb.KeyValue, volume, name string, now time.Time
 	var err error
 	switch name {
 	case "pause":
-		var p controller.PauseOverride
-		p, inForce, err = controller.ParsePause(kv.Value, now)
+		var p state.PauseOverride
+		p, inForce, err = state.ParsePause(kv.Value, now)
 		o.Reason, o.Until = p.Reason, p.Until
 	case "switchover":
-		var sw controller.SwitchoverOverride
-		sw, inForce, err = controller.ParseSwitchover(kv.Value, now)
+		var sw state.SwitchoverOverride
+		sw, inForce, err = state.ParseSwitchover(kv.Value, now)
 		o.Reason, o.To, o.Until = sw.Reason, sw.To, sw.Until
 	default:
 		err = fmt.Errorf("unknown override %q (want pause or switchover)", name)

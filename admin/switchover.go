@@ -8,7 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 // SwitchoverRequest is a planned move an operator asks for.
@@ -69,14 +69,14 @@ func (a *Admin) Switchover(ctx context.Context, r SwitchoverRequest) (WriteResul
 	}
 	if jk := get(1).Kvs; len(jk) == 1 {
 		what := "an unreadable record"
-		if rec, err := controller.ParseRecord(jk[0].Value); err == nil {
+		if rec, err := state.ParseRecord(jk[0].Value, jk[0].CreateRevision); err == nil {
 			what = fmt.Sprintf("%s %s at step %s", rec.Kind, rec.ID, rec.Step)
 		}
 		return WriteResult{}, fmt.Errorf("switchover of %s: %w: a move is in progress (%s); wait for it to finish", r.Volume, ErrConflict, what)
 	}
 	az, owner, source := "", "", ""
 	if ok := get(2).Kvs; len(ok) == 1 {
-		if owners, err := controller.ParseOwners(ok[0].Value); err == nil {
+		if owners, err := state.ParseOwners(ok[0].Value); err == nil {
 			for _, o := range owners {
 				if o.Volume == r.Volume {
 					az, owner, source = o.AZ, o.Instance, "the leader's owners list"
@@ -85,7 +85,7 @@ func (a *Admin) Switchover(ctx context.Context, r SwitchoverRequest) (WriteResul
 		}
 	}
 	if hist := get(3).Kvs; az == "" && len(hist) == 1 {
-		if rec, err := controller.ParseRecord(hist[0].Value); err == nil && rec.AZ != "" {
+		if rec, err := state.ParseRecord(hist[0].Value, hist[0].CreateRevision); err == nil && rec.AZ != "" {
 			az, source = rec.AZ, "history record "+rec.ID
 		}
 	}
@@ -99,12 +99,12 @@ func (a *Admin) Switchover(ctx context.Context, r SwitchoverRequest) (WriteResul
 		return WriteResult{}, invalid("to %s: in %s, but %s is in %s (from %s); EBS volumes attach only within their AZ",
 			r.To, host.AZ, r.Volume, az, source)
 	}
-	sw := controller.SwitchoverOverride{To: r.To, Reason: r.Reason}
+	sw := state.SwitchoverOverride{To: r.To, Reason: r.Reason}
 	b, err := json.Marshal(sw)
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("encode switchover of %s: %w", r.Volume, err)
 	}
-	if _, inForce, err := controller.ParseSwitchover(b, a.now()); err != nil || !inForce {
+	if _, inForce, err := state.ParseSwitchover(b, a.now()); err != nil || !inForce {
 		return WriteResult{}, fmt.Errorf("switchover value %s would not be in force (err %v): not written", b, err)
 	}
 	w, err := a.cli.Txn(ctx).If(

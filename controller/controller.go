@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/volfailover/volfailover/health"
+	"github.com/volfailover/volfailover/state"
 )
 
 // Deps are the clients a controller acts through.
@@ -38,14 +39,16 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Cluster, when set, assembles etcd's view for /v1/status (hosts,
 	// overrides, in-flight and last moves): admin.(*Admin).Status, so the
-	// agent and the CLI show one document, assembled once.
+	// agent and the CLI show one document, assembled once. The result is
+	// typed any because that document is admin's type and controller does not
+	// import admin (cmd wires the two together); it is only encoded as JSON.
 	Cluster func(ctx context.Context) (any, error)
 }
 
 // Controller is one volfailover instance: registry, witness and, when elected, leader.
 type Controller struct {
 	o      Options
-	keys   Keys
+	keys   state.Keys
 	cli    *clientv3.Client
 	ec2    EC2
 	fleet  Fleet
@@ -104,7 +107,7 @@ func New(o Options, d Deps) (*Controller, error) {
 	}
 	return &Controller{
 		o:      o,
-		keys:   Keys{Prefix: o.KeyPrefix},
+		keys:   state.Keys{Prefix: o.KeyPrefix},
 		cli:    d.Etcd,
 		ec2:    d.EC2,
 		fleet:  countingFleet{f: d.Fleet, m: m},

@@ -1,17 +1,12 @@
 package controller
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
-)
 
-// Damping is the record of one volume's automatic failovers, kept in etcd so a
-// new leader honours the cooldown and the flap window of the previous one.
-type Damping struct {
-	Failovers []time.Time `json:"failovers"`
-}
+	"github.com/volfailover/volfailover/state"
+)
 
 // Damper limits automatic failovers of one volume: none within Cooldown of the
 // previous one, and none once Max have happened within Window (alert-only until
@@ -24,7 +19,7 @@ type Damper struct {
 
 // Allow says whether an automatic failover may start at now; when not, reason says why
 // and flapping is true if the window limit (not the cooldown) is what holds it back.
-func (d Damper) Allow(now time.Time, s Damping) (ok bool, flapping bool, reason string) {
+func (d Damper) Allow(now time.Time, s state.Damping) (ok bool, flapping bool, reason string) {
 	var inWindow int
 	var last time.Time
 	for _, t := range s.Failovers {
@@ -45,9 +40,9 @@ func (d Damper) Allow(now time.Time, s Damping) (ok bool, flapping bool, reason 
 }
 
 // Record adds a failover at now and forgets those older than both the window and the cooldown.
-func (d Damper) Record(now time.Time, s Damping) Damping {
+func (d Damper) Record(now time.Time, s state.Damping) state.Damping {
 	keep := max(d.Window, d.Cooldown)
-	out := Damping{}
+	out := state.Damping{}
 	for _, t := range s.Failovers {
 		if now.Sub(t) < keep {
 			out.Failovers = append(out.Failovers, t)
@@ -56,17 +51,4 @@ func (d Damper) Record(now time.Time, s Damping) Damping {
 	out.Failovers = append(out.Failovers, now.UTC())
 	sort.Slice(out.Failovers, func(i, j int) bool { return out.Failovers[i].Before(out.Failovers[j]) })
 	return out
-}
-
-func parseDamping(b []byte) (Damping, error) {
-	var d Damping
-	if err := decodeStrict(b, &d); err != nil {
-		return d, fmt.Errorf("damping value %q: %w", b, err)
-	}
-	return d, nil
-}
-
-func (d Damping) encode() string {
-	b, _ := json.Marshal(d)
-	return string(b)
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/volfailover/volfailover/state"
 )
 
 func TestDamper(t *testing.T) {
@@ -24,7 +26,7 @@ func TestDamper(t *testing.T) {
 		{"old ones fall out of the window", []time.Time{at(3 * time.Hour), at(2 * time.Hour), at(20 * time.Minute)}, true, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, flap, why := d.Allow(now, Damping{Failovers: tt.times})
+			ok, flap, why := d.Allow(now, state.Damping{Failovers: tt.times})
 			require.Equal(t, tt.ok, ok, "allowed: %s", why)
 			require.Equal(t, tt.flap, flap)
 			if !ok {
@@ -37,11 +39,9 @@ func TestDamper(t *testing.T) {
 func TestDamperRecordTrimsAndRoundTrips(t *testing.T) {
 	d := Damper{Cooldown: 15 * time.Minute, Max: 3, Window: time.Hour}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	s := d.Record(now, Damping{Failovers: []time.Time{now.Add(-2 * time.Hour), now.Add(-30 * time.Minute)}})
+	s := d.Record(now, state.Damping{Failovers: []time.Time{now.Add(-2 * time.Hour), now.Add(-30 * time.Minute)}})
 	require.Equal(t, []time.Time{now.Add(-30 * time.Minute), now}, s.Failovers, "the 2h-old one is forgotten")
-	back, err := parseDamping([]byte(s.encode()))
+	back, err := state.ParseDamping([]byte(s.Encode()))
 	require.NoError(t, err)
 	require.True(t, back.Failovers[1].Equal(now))
-	_, err = parseDamping([]byte(`{"failovers":"often"}`))
-	require.Error(t, err)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/fleet"
 	"github.com/volfailover/volfailover/health"
+	"github.com/volfailover/volfailover/state"
 )
 
 // worker drives one journal record to done. Every step looks at the world
@@ -24,7 +25,7 @@ import (
 // never repeats a completed action.
 type worker struct {
 	l   *leader
-	r   *Record
+	r   *state.Record
 	log zerolog.Logger
 
 	confirm bool // the fence step asked for a background stop confirmation
@@ -35,24 +36,24 @@ func isNotLeader(err error) bool { return errors.Is(err, errNotLeader) }
 func (w *worker) run(ctx context.Context) error {
 	o := w.l.c.o
 	w.resumeFenceConfirmation(ctx)
-	for w.r.Step != StepDone {
-		next, _ := w.r.Step.next()
+	for w.r.Step != state.StepDone {
+		next, _ := w.r.Step.Next()
 		var deadline time.Duration
 		var act func(context.Context) (skipped string, err error)
 		switch next {
-		case StepFenced:
+		case state.StepFenced:
 			deadline, act = o.Deadlines.Fence, w.fence
-		case StepDetached:
+		case state.StepDetached:
 			deadline, act = o.Deadlines.Detach, w.detach
-		case StepAttached:
+		case state.StepAttached:
 			deadline, act = o.Deadlines.Attach, w.towardTarget(w.attach)
-		case StepMetadataMoved:
+		case state.StepMetadataMoved:
 			deadline, act = o.Deadlines.Metadata, w.towardTarget(w.moveMetadata)
-		case StepRescheduled:
+		case state.StepRescheduled:
 			deadline, act = o.Deadlines.Reschedule, w.towardTarget(w.reschedule)
-		case StepVerified:
+		case state.StepVerified:
 			deadline, act = o.Deadlines.Verify, w.towardTarget(w.verify)
-		case StepDone:
+		case state.StepDone:
 			return w.finish(ctx)
 		default:
 			return fmt.Errorf("record of %s at unknown step %q", w.r.Volume, w.r.Step)
@@ -86,10 +87,10 @@ func (w *worker) run(ctx context.Context) error {
 }
 
 // step retries act with backoff until it succeeds, paging once past the deadline.
-func (w *worker) step(ctx context.Context, s Step, deadline time.Duration, act func(context.Context) (string, error)) error {
+func (w *worker) step(ctx context.Context, s state.Step, deadline time.Duration, act func(context.Context) (string, error)) error {
 	c := w.l.c
 	log := w.log.With().Str("step", string(s)).Logger()
-	st := w.r.stepRecord(s, c.clk.Now())
+	st := w.r.Entry(s, c.clk.Now())
 	backoff := c.o.RetryInitial
 	for {
 		st.Attempts++
@@ -138,10 +139,10 @@ func (w *worker) step(ctx context.Context, s Step, deadline time.Duration, act f
 // through fleet and waits until it has stopped on the owner.
 func (w *worker) fence(ctx context.Context) (string, error) {
 	r, c := w.r, w.l.c
-	if r.Kind == KindHeal {
+	if r.Kind == state.KindHeal {
 		return "no previous owner", nil
 	}
-	if r.Kind == KindSwitchover {
+	if r.Kind == state.KindSwitchover {
 		unit := c.unitName(r.Volume)
 		u, err := c.fleet.Unit(ctx, unit)
 		if err != nil && !errors.Is(err, fleet.ErrNotFound) {
@@ -174,7 +175,7 @@ func (w *worker) fence(ctx context.Context) (string, error) {
 	case "stopped", "terminated":
 		return "instance " + inst.State, nil
 	case "stopping", "shutting-down":
-		if c.o.FencePolicy == FenceStrict {
+		if c.o.FencePolicy == state.FenceStrict {
 			if err := c.ec2.WaitStopped(ctx, r.From.Instance); err != nil {
 				return "", fmt.Errorf("wait for %s to stop: %w", r.From.Instance, err)
 			}
@@ -189,7 +190,7 @@ func (w *worker) fence(ctx context.Context) (string, error) {
 	if err := c.ec2.StopInstance(ctx, r.From.Instance, true); err != nil {
 		return "", fmt.Errorf("stop %s (force): %w", r.From.Instance, err)
 	}
-	if c.o.FencePolicy == FenceStrict {
+	if c.o.FencePolicy == state.FenceStrict {
 		if err := c.ec2.WaitStopped(ctx, r.From.Instance); err != nil {
 			return "", fmt.Errorf("wait for %s to stop: %w", r.From.Instance, err)
 		}
@@ -245,12 +246,12 @@ func (w *worker) confirmStop(ctx context.Context, deadline time.Duration) {
 // stopped confirms at once.
 func (w *worker) resumeFenceConfirmation(ctx context.Context) {
 	r, c := w.r, w.l.c
-	if r.Kind != KindFailover || r.Fence != FenceStopThenDetach || r.Step == StepPlanned || r.Step == StepDone || r.From.Instance == "" {
+	if r.Kind != state.KindFailover || r.Fence != state.FenceStopThenDetach || r.Step == state.StepPlanned || r.Step == state.StepDone || r.From.Instance == "" {
 		return
 	}
 	var fenced time.Time
 	for _, st := range r.Timeline {
-		if st.Step == StepFenced {
+		if st.Step == state.StepFenced {
 			fenced = st.End
 		}
 	}
@@ -312,7 +313,7 @@ func (w *worker) targetGone(ctx context.Context) (string, error) {
 // is not attached to the dead target a new target is chosen and journaled;
 // once it is, the record is finished as abandoned, so that the next round
 // sees the dead target as the owner and fails the volume over afresh.
-func (w *worker) targetLost(ctx context.Context, step Step, why string) (abandoned bool, err error) {
+func (w *worker) targetLost(ctx context.Context, step state.Step, why string) (abandoned bool, err error) {
 	r, c := w.r, w.l.c
 	v, err := w.volume(ctx)
 	if err != nil {
@@ -334,10 +335,10 @@ func (w *worker) targetLost(ctx context.Context, step Step, why string) (abandon
 	}
 	now := c.clk.Now().UTC()
 	old := r.To.Instance
-	st := r.stepRecord(step, now)
+	st := r.Entry(step, now)
 	st.Note = strings.TrimSpace(st.Note + fmt.Sprintf(" %s; new target %s.", why, to.Instance))
 	r.PreviousTargets = append(r.PreviousTargets, old)
-	r.To = Endpoint{Instance: to.Instance, Machine: to.Machine, PrivateIP: to.PrivateIP}
+	r.To = state.Endpoint{Instance: to.Instance, Machine: to.Machine, PrivateIP: to.PrivateIP}
 	r.Updated = now
 	if err := w.l.j.update(ctx, r); err != nil {
 		return false, err
@@ -350,29 +351,29 @@ func (w *worker) targetLost(ctx context.Context, step Step, why string) (abandon
 // it: to the history with the reason, its switchover request removed and its
 // damping entry withdrawn (the move did not complete, and the fresh failover
 // the next round starts must not wait out a cooldown).
-func (w *worker) abandon(ctx context.Context, step Step, why string) error {
+func (w *worker) abandon(ctx context.Context, step state.Step, why string) error {
 	r, c := w.r, w.l.c
 	now := c.clk.Now().UTC()
 	r.Abandoned = fmt.Sprintf("%s before step %s, with the volume attached to it; the next round decides afresh", why, step)
 	r.Updated, r.Finished = now, now
 	var extra []clientv3.Op
 	switch r.Kind {
-	case KindSwitchover:
+	case state.KindSwitchover:
 		extra = append(extra, clientv3.OpDelete(c.keys.VolumeSwitchover(r.Volume)))
-	case KindFailover:
+	case state.KindFailover:
 		resp, err := c.cli.Get(ctx, c.keys.DampingVolume(r.Volume))
 		if err != nil {
 			return fmt.Errorf("read damping of %s to abandon %s: %w", r.Volume, r.ID, err)
 		}
 		if len(resp.Kvs) == 1 {
-			if d, err := parseDamping(resp.Kvs[0].Value); err == nil {
-				kept := Damping{}
+			if d, err := state.ParseDamping(resp.Kvs[0].Value); err == nil {
+				kept := state.Damping{}
 				for _, t := range d.Failovers {
 					if !t.Equal(r.Created) {
 						kept.Failovers = append(kept.Failovers, t)
 					}
 				}
-				extra = append(extra, clientv3.OpPut(c.keys.DampingVolume(r.Volume), kept.encode()))
+				extra = append(extra, clientv3.OpPut(c.keys.DampingVolume(r.Volume), kept.Encode()))
 			}
 		}
 	}
@@ -402,7 +403,7 @@ func targetRefuses(err error) bool {
 // detach takes the volume off the old owner: forced for a dead owner, plain for a switchover.
 func (w *worker) detach(ctx context.Context) (string, error) {
 	r, c := w.r, w.l.c
-	if r.Kind == KindHeal {
+	if r.Kind == state.KindHeal {
 		return "no previous owner", nil
 	}
 	v, err := w.volume(ctx)
@@ -415,7 +416,7 @@ func (w *worker) detach(ctx context.Context) (string, error) {
 	if err := w.l.check(ctx, r); err != nil {
 		return "", err
 	}
-	force := r.Kind == KindFailover
+	force := r.Kind == state.KindFailover
 	if err := c.ec2.DetachVolume(ctx, r.Volume, r.From.Instance, force); err != nil {
 		return "", fmt.Errorf("detach %s from %s (force %t): %w", r.Volume, r.From.Instance, force, err)
 	}
@@ -595,11 +596,11 @@ func (w *worker) verify(ctx context.Context) (string, error) {
 func (w *worker) finish(ctx context.Context) error {
 	r, c := w.r, w.l.c
 	now := c.clk.Now().UTC()
-	st := r.stepRecord(StepDone, now)
+	st := r.Entry(state.StepDone, now)
 	st.End, st.Attempts, st.Leader = now, st.Attempts+1, c.o.InstanceID
-	r.Step, r.Updated, r.Finished = StepDone, now, now
+	r.Step, r.Updated, r.Finished = state.StepDone, now, now
 	var err error
-	if r.Kind == KindSwitchover {
+	if r.Kind == state.KindSwitchover {
 		err = w.l.j.finish(ctx, r, clientv3.OpDelete(c.keys.VolumeSwitchover(r.Volume)))
 	} else {
 		err = w.l.j.finish(ctx, r)
@@ -647,7 +648,7 @@ func (l *leader) pausedNow(ctx context.Context, volume string) (string, error) {
 	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
 		global = kvs[0]
 	}
-	ov := k.parseOverrides(global, resp.Responses[1].GetResponseRange().Kvs, l.c.clk.Now())
+	ov := k.ParseOverrides(global, resp.Responses[1].GetResponseRange().Kvs, l.c.clk.Now())
 	return ov.PausedReason(volume), nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/volfailover/volfailover/alert"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/state"
 )
 
 var fourInOneAZ = []string{"us-east-1a", "us-east-1a", "us-east-1a", "us-east-1a"}
@@ -25,7 +26,7 @@ func TestOwnerDeathFailsOver(t *testing.T) {
 	c.kill(owner)
 
 	rec := c.waitDone(1, 15*time.Second)
-	require.Equal(t, KindFailover, rec.Kind)
+	require.Equal(t, state.KindFailover, rec.Kind)
 	require.Equal(t, owner.id, rec.From.Instance)
 	require.NotEqual(t, owner.id, rec.To.Instance)
 	to := c.byID(rec.To.Instance)
@@ -39,7 +40,7 @@ func TestOwnerDeathFailsOver(t *testing.T) {
 		"waiting for the failover_completed page (sent after the record reaches the history)")
 	var verified time.Time
 	for _, s := range rec.Timeline {
-		if s.Step == StepVerified {
+		if s.Step == state.StepVerified {
 			verified = s.End
 		}
 	}
@@ -54,12 +55,12 @@ func TestOwnerDeathFailsOver(t *testing.T) {
 // step) before it detaches.
 func TestFencePolicies(t *testing.T) {
 	for _, tt := range []struct {
-		policy FencePolicy
+		policy state.FencePolicy
 		stop   time.Duration
 		page   alert.Kind
 	}{
-		{FenceStopThenDetach, 3 * time.Second, alert.KindFenceUnconfirmed},
-		{FenceStrict, time.Second, alert.KindStepOverdue},
+		{state.FenceStopThenDetach, 3 * time.Second, alert.KindFenceUnconfirmed},
+		{state.FenceStrict, time.Second, alert.KindStepOverdue},
 	} {
 		t.Run(string(tt.policy), func(t *testing.T) {
 			t.Parallel()
@@ -76,13 +77,13 @@ func TestFencePolicies(t *testing.T) {
 			c.assertMovedTo(c.byID(rec.To.Instance))
 			require.Equal(t, 1, c.ec2Calls("StopInstances"), "one stop issued")
 			require.Eventually(t, func() bool { return c.pager.has(tt.page) }, 5*time.Second, 20*time.Millisecond, "waiting for the %s page", tt.page)
-			var fenced StepRecord
+			var fenced state.StepRecord
 			for _, s := range rec.Timeline {
-				if s.Step == StepFenced {
+				if s.Step == state.StepFenced {
 					fenced = s
 				}
 			}
-			if tt.policy == FenceStrict {
+			if tt.policy == state.FenceStrict {
 				require.GreaterOrEqual(t, fenced.End.Sub(fenced.Start), 900*time.Millisecond, "strict waited for the stop: %+v", fenced)
 				require.True(t, fenced.Overdue, "fence step marked overdue")
 			} else {
@@ -97,7 +98,7 @@ func TestFencePolicies(t *testing.T) {
 // resign) right after it journals each step in turn; a new leader must finish
 // without repeating any completed action.
 func TestLeaderCrashAfterEachStep(t *testing.T) {
-	for _, step := range []Step{StepPlanned, StepFenced, StepDetached, StepAttached, StepMetadataMoved, StepRescheduled, StepVerified} {
+	for _, step := range []state.Step{state.StepPlanned, state.StepFenced, state.StepDetached, state.StepAttached, state.StepMetadataMoved, state.StepRescheduled, state.StepVerified} {
 		t.Run(string(step), func(t *testing.T) {
 			t.Parallel()
 			var fired atomic.Bool
@@ -106,7 +107,7 @@ func TestLeaderCrashAfterEachStep(t *testing.T) {
 				// The first leader (the one that crashes) is no target, whatever the
 				// hash ranks first: a crashed target is TestTargetLost*'s subject.
 				o.NoFailover = h.n == 1
-				o.afterStep = func(r *Record) {
+				o.afterStep = func(r *state.Record) {
 					if r.Step == step && fired.CompareAndSwap(false, true) {
 						crashed.Store(h.id)
 						h.cli.Close() // the crash: no resign, no revoke
@@ -142,8 +143,8 @@ func TestDeposedLeaderMakesNoMutations(t *testing.T) {
 	marks := map[string]int{}
 	var mu sync.Mutex
 	c = newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(h *host, o *Options) {
-		o.afterStep = func(r *Record) {
-			if r.Step != StepFenced || deposed.Load() != nil {
+		o.afterStep = func(r *state.Record) {
+			if r.Step != state.StepFenced || deposed.Load() != nil {
 				return
 			}
 			deposed.Store(h.id)
@@ -175,7 +176,7 @@ func TestDeposedLeaderMakesNoMutations(t *testing.T) {
 // stays suspect and nothing moves.
 func TestProbeFailuresWithoutWitnessDoNotFailOver(t *testing.T) {
 	c := newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(_ *host, o *Options) {
-		o.leaderProbe = func(Owner) error { return errors.New("leader partitioned from the owner") }
+		o.leaderProbe = func(state.Owner) error { return errors.New("leader partitioned from the owner") }
 	}})
 	c.start()
 	c.waitVerdict(c.owner(), "suspect", 5*time.Second)
@@ -189,10 +190,10 @@ func TestProbeFailuresWithoutWitnessDoNotFailOver(t *testing.T) {
 func TestPauseHonoured(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		key  func(k Keys) string
+		key  func(k state.Keys) string
 	}{
-		{"global", func(k Keys) string { return k.Pause() }},
-		{"volume", func(k Keys) string { return k.VolumePause(testVolume) }},
+		{"global", func(k state.Keys) string { return k.Pause() }},
+		{"volume", func(k state.Keys) string { return k.VolumePause(testVolume) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -218,17 +219,17 @@ func TestPauseHoldsMoveInProgress(t *testing.T) {
 	var c *cluster
 	var once atomic.Bool
 	c = newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(_ *host, o *Options) {
-		o.afterStep = func(r *Record) {
-			if r.Step == StepDetached && once.CompareAndSwap(false, true) {
+		o.afterStep = func(r *state.Record) {
+			if r.Step == state.StepDetached && once.CompareAndSwap(false, true) {
 				c.put(c.keys.VolumePause(testVolume), `{"reason":"hold it"}`)
 			}
 		}
 	}})
 	c.start()
 	c.kill(c.owner())
-	require.Eventually(t, func() bool { r := c.journal(); return r != nil && r.Step == StepDetached }, 10*time.Second, 20*time.Millisecond,
+	require.Eventually(t, func() bool { r := c.journal(); return r != nil && r.Step == state.StepDetached }, 10*time.Second, 20*time.Millisecond,
 		"waiting for the move to reach detached")
-	require.Never(t, func() bool { r := c.journal(); return r == nil || r.Step != StepDetached }, time.Second, 50*time.Millisecond,
+	require.Never(t, func() bool { r := c.journal(); return r == nil || r.Step != state.StepDetached }, time.Second, 50*time.Millisecond,
 		"the paused move must not advance")
 	require.Zero(t, c.ec2Calls("AttachVolume"), "no attach while paused")
 	_, err := c.admin.Delete(context.Background(), c.keys.VolumePause(testVolume))
@@ -248,7 +249,7 @@ func TestHealUnattachedVolume(t *testing.T) {
 	_, err := c.admin.Delete(context.Background(), c.keys.Pause())
 	require.NoError(t, err)
 	rec := c.waitDone(1, 10*time.Second)
-	require.Equal(t, KindHeal, rec.Kind)
+	require.Equal(t, state.KindHeal, rec.Kind)
 	require.Equal(t, c.owner().id, rec.To.Instance, "healed onto the metadata holder")
 	c.assertMovedTo(c.owner())
 	require.Zero(t, c.ec2Calls("StopInstances")+c.ec2Calls("DetachVolume"), "heal stops and detaches nothing")
@@ -293,7 +294,7 @@ func TestPlannedSwitchover(t *testing.T) {
 	target := c.hosts[1]
 	c.put(c.keys.VolumeSwitchover(testVolume), `{"to":"`+target.id+`","reason":"kernel upgrade"}`)
 	rec := c.waitDone(1, 15*time.Second)
-	require.Equal(t, KindSwitchover, rec.Kind)
+	require.Equal(t, state.KindSwitchover, rec.Kind)
 	c.assertMovedTo(target)
 	require.Zero(t, c.ec2Calls("StopInstances"), "a switchover stops no instance")
 	require.Equal(t, "running", c.ec2.InstanceState(c.owner().id))
@@ -340,7 +341,7 @@ func TestDryRunMutatesNothing(t *testing.T) {
 	c.start()
 	fleetBefore := c.fleetMutations()
 	c.kill(c.owner())
-	var rec *Record
+	var rec *state.Record
 	require.Eventually(t, func() bool {
 		h := c.history()
 		if len(h) == 0 {
@@ -350,7 +351,7 @@ func TestDryRunMutatesNothing(t *testing.T) {
 		return true
 	}, 5*time.Second, 20*time.Millisecond, "waiting for the dry-run decision in the history")
 	require.True(t, rec.DryRun, "record marked dry-run")
-	require.Equal(t, StepPlanned, rec.Step)
+	require.Equal(t, state.StepPlanned, rec.Step)
 	require.Equal(t, c.owner().id, rec.From.Instance)
 	require.Never(t, func() bool { return c.journal() != nil }, 500*time.Millisecond, 50*time.Millisecond, "dry-run starts no failover")
 	require.Zero(t, c.ec2Mutations(), "EC2 mutations in dry-run")

@@ -26,6 +26,7 @@ import (
 	"github.com/volfailover/volfailover/e2e/ec2sim"
 	"github.com/volfailover/volfailover/e2e/fleetsim"
 	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/state"
 )
 
 const (
@@ -181,7 +182,7 @@ type clusterSpec struct {
 type cluster struct {
 	t      *testing.T
 	prefix string
-	keys   Keys
+	keys   state.Keys
 	ec2    *ec2sim.Sim
 	fleet  *fleetsim.Sim
 	admin  *clientv3.Client
@@ -203,7 +204,7 @@ func newCluster(t *testing.T, spec clusterSpec) *cluster {
 	prefixSeq.n++
 	prefix := fmt.Sprintf("/t%d", prefixSeq.n)
 	prefixSeq.Unlock()
-	c := &cluster{t: t, prefix: prefix, keys: Keys{Prefix: prefix}, pager: &recPager{}, spec: spec}
+	c := &cluster{t: t, prefix: prefix, keys: state.Keys{Prefix: prefix}, pager: &recPager{}, spec: spec}
 
 	var err error
 	c.ec2, err = ec2sim.New(ec2sim.Options{Profile: ec2sim.ProfileInstant, Latencies: spec.latencies})
@@ -423,25 +424,25 @@ func (c *cluster) byID(id string) *host {
 }
 
 // journal returns the in-progress record of the volume, nil if none.
-func (c *cluster) journal() *Record {
+func (c *cluster) journal() *state.Record {
 	resp, err := c.admin.Get(context.Background(), c.keys.JournalVolume(testVolume))
 	require.NoError(c.t, err)
 	if len(resp.Kvs) == 0 {
 		return nil
 	}
-	r, err := parseRecord(resp.Kvs[0].Value, resp.Kvs[0].CreateRevision)
+	r, err := state.ParseRecord(resp.Kvs[0].Value, resp.Kvs[0].CreateRevision)
 	require.NoError(c.t, err)
 	return r
 }
 
 // history returns the volume's completed records, oldest first.
-func (c *cluster) history() []*Record {
+func (c *cluster) history() []*state.Record {
 	resp, err := c.admin.Get(context.Background(), c.keys.HistoryVolume(testVolume), clientv3.WithPrefix(),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 	require.NoError(c.t, err)
-	var out []*Record
+	var out []*state.Record
 	for _, kv := range resp.Kvs {
-		r, err := parseRecord(kv.Value, kv.CreateRevision)
+		r, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		require.NoError(c.t, err)
 		out = append(out, r)
 	}
@@ -449,16 +450,16 @@ func (c *cluster) history() []*Record {
 }
 
 // waitDone waits for n completed moves of the volume and returns the last.
-func (c *cluster) waitDone(n int, within time.Duration) *Record {
+func (c *cluster) waitDone(n int, within time.Duration) *state.Record {
 	c.t.Helper()
-	var last *Record
+	var last *state.Record
 	require.Eventually(c.t, func() bool {
 		h := c.history()
 		if len(h) < n {
 			return false
 		}
 		last = h[n-1]
-		return last.Step == StepDone
+		return last.Step == state.StepDone
 	}, within, 20*time.Millisecond, "waiting for completed move #%d of %s in the history", n, testVolume)
 	return last
 }

@@ -102,7 +102,7 @@ func (c *Controller) statusDoc(ctx context.Context) StatusDoc {
 		default:
 			d.Note = "not the leader: owners are judged by " + d.Leader + "; see leaderStatusUrl"
 			if resp, err := c.cli.Get(ctx, c.keys.Host(d.Leader)); err == nil && len(resp.Kvs) == 1 {
-				if h, err := c.keys.parseHost(resp.Kvs[0]); err == nil && h.HealthURL != "" {
+				if h, err := c.keys.ParseHost(resp.Kvs[0]); err == nil && h.HealthURL != "" {
 					d.LeaderStatusURL = strings.TrimSuffix(h.HealthURL, "/healthz") + "/v1/status"
 				}
 			}

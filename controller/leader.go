@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/volfailover/volfailover/alert"
+	"github.com/volfailover/volfailover/state"
 )
 
 // leader is one leadership term: its guard, its probe counters and the
@@ -41,7 +42,7 @@ type leader struct {
 
 	// lastOwners is the owners list this term last published (reconcile loop only);
 	// a new term starts from the list the previous leader left in etcd.
-	lastOwners map[string]Owner
+	lastOwners map[string]state.Owner
 	// witnesses caches each owner's witnesses across the term's rounds (judge only).
 	witnesses *witnessCache
 }
@@ -111,7 +112,7 @@ func (l *leader) run(ctx context.Context) {
 // check proves, just before an EC2 or fleet mutation, that this term still
 // leads: the context lives, the session lives, and a transaction guarded by the
 // leader key succeeds. When the record is given, the journal must still hold it.
-func (l *leader) check(ctx context.Context, r *Record) error {
+func (l *leader) check(ctx context.Context, r *state.Record) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", errNotLeader, err)
 	}
@@ -122,7 +123,7 @@ func (l *leader) check(ctx context.Context, r *Record) error {
 	}
 	cmps := []clientv3.Cmp{l.guard}
 	if r != nil {
-		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(l.c.keys.JournalVolume(r.Volume)), "=", r.createRev))
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(l.c.keys.JournalVolume(r.Volume)), "=", r.Rev))
 	}
 	resp, err := l.c.cli.Txn(ctx).If(cmps...).Commit()
 	if err != nil {
@@ -157,7 +158,7 @@ func (l *leader) page(ctx context.Context, ev alert.Event, once bool) {
 }
 
 // start runs the record to completion in a goroutine of this term.
-func (l *leader) start(ctx context.Context, r *Record) {
+func (l *leader) start(ctx context.Context, r *state.Record) {
 	l.mu.Lock()
 	if l.workers[r.Volume] {
 		l.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/volfailover/volfailover/alert"
 	"github.com/volfailover/volfailover/health"
+	"github.com/volfailover/volfailover/state"
 )
 
 // baseURL is the root of an instance's HTTP server.
@@ -116,10 +117,10 @@ func TestFailoverObservable(t *testing.T) {
 		want   func(float64) bool
 	}{
 		{"volfailover_leader", map[string]string{}, func(v float64) bool { return v == 1 }},
-		{"volfailover_failovers_total", map[string]string{"result": ResultCompleted, "kind": string(KindFailover)}, func(v float64) bool { return v == 1 }},
-		{"volfailover_failover_duration_seconds", map[string]string{"kind": string(KindFailover)}, func(v float64) bool { return v == 1 }},
-		{"volfailover_failover_step_duration_seconds", map[string]string{"step": string(StepAttached)}, func(v float64) bool { return v == 1 }},
-		{"volfailover_failover_step_duration_seconds", map[string]string{"step": string(StepVerified)}, func(v float64) bool { return v == 1 }},
+		{"volfailover_failovers_total", map[string]string{"result": ResultCompleted, "kind": string(state.KindFailover)}, func(v float64) bool { return v == 1 }},
+		{"volfailover_failover_duration_seconds", map[string]string{"kind": string(state.KindFailover)}, func(v float64) bool { return v == 1 }},
+		{"volfailover_failover_step_duration_seconds", map[string]string{"step": string(state.StepAttached)}, func(v float64) bool { return v == 1 }},
+		{"volfailover_failover_step_duration_seconds", map[string]string{"step": string(state.StepVerified)}, func(v float64) bool { return v == 1 }},
 		{"volfailover_ec2_calls_total", map[string]string{"kind": "AttachVolume"}, func(v float64) bool { return v == 1 }},
 		{"volfailover_ec2_calls_total", map[string]string{"kind": "DescribeVolumes"}, func(v float64) bool { return v >= 1 }},
 		{"volfailover_ec2_errors_total", map[string]string{"kind": "AttachVolume"}, func(v float64) bool { return v == 0 }},
@@ -196,7 +197,7 @@ func TestOwnerSuspectPaged(t *testing.T) {
 	const after = 700 * time.Millisecond
 	c := newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(_ *host, o *Options) {
 		o.SuspectPageAfter = after
-		o.leaderProbe = func(Owner) error {
+		o.leaderProbe = func(state.Owner) error {
 			if failing.Load() {
 				return fmt.Errorf("leader cut off from the owner")
 			}

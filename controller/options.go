@@ -10,19 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"k8s.io/utils/clock"
-)
 
-// FencePolicy says how the owner of a volume is fenced before its volume is moved.
-type FencePolicy string
-
-const (
-	// FenceStopThenDetach issues StopInstances(Force) and force-detaches at once;
-	// the completed detach is the storage fence, the stop is confirmed in the
-	// background and paged if it does not come in time. The default.
-	FenceStopThenDetach FencePolicy = "stop-then-detach"
-	// FenceStrict waits until the owner is stopped before detaching: slower by the
-	// instance's stop time, but no zombie can serve reads meanwhile.
-	FenceStrict FencePolicy = "strict"
+	"github.com/volfailover/volfailover/state"
 )
 
 // StepDeadlines bounds each failover step. A step past its deadline is paged once
@@ -81,7 +70,7 @@ type Options struct {
 	PostgresPort int
 
 	// FencePolicy is FenceStopThenDetach (default) or FenceStrict.
-	FencePolicy FencePolicy
+	FencePolicy state.FencePolicy
 	// Deadlines bound the failover steps.
 	Deadlines StepDeadlines
 	// RetryInitial and RetryMax bound the backoff between attempts of a step; default 500ms, 10s.
@@ -120,15 +109,15 @@ type Options struct {
 	Logger zerolog.Logger
 
 	// test hooks (package tests only)
-	afterStep   func(rec *Record)
-	leaderProbe func(owner Owner) error
+	afterStep   func(rec *state.Record)
+	leaderProbe func(owner state.Owner) error
 }
 
 // DefaultOptions returns the documented defaults; identity and etcd endpoints stay empty.
 func DefaultOptions() Options {
 	return Options{
 		EtcdDialTimeout:  5 * time.Second,
-		KeyPrefix:        "/volfailover",
+		KeyPrefix:        state.DefaultPrefix,
 		SessionTTL:       10 * time.Second,
 		ProbeInterval:    time.Second,
 		ProbeTimeout:     800 * time.Millisecond,
@@ -140,7 +129,7 @@ func DefaultOptions() Options {
 		MetadataKey:      "postgres",
 		Device:           "/dev/xvdb",
 		PostgresPort:     5432,
-		FencePolicy:      FenceStopThenDetach,
+		FencePolicy:      state.FenceStopThenDetach,
 		Deadlines: StepDeadlines{
 			Fence:        2 * time.Minute,
 			FenceConfirm: 5 * time.Minute,
@@ -163,10 +152,9 @@ func DefaultOptions() Options {
 }
 
 var (
-	instanceIDRe = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
-	metaKeyRe    = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
-	deviceRe     = regexp.MustCompile(`^/dev/(sd[b-z]|xvd[b-z]{1,2}|sd[b-z][1-9]|xvd[b-z][0-9]?)$`)
-	machineIDRe  = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	metaKeyRe   = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	deviceRe    = regexp.MustCompile(`^/dev/(sd[b-z]|xvd[b-z]{1,2}|sd[b-z][1-9]|xvd[b-z][0-9]?)$`)
+	machineIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 // Validate checks every field and returns all problems found, each naming the
@@ -193,8 +181,8 @@ func (o Options) Validate() error {
 	if o.EtcdDialTimeout <= 0 {
 		bad("etcd-dial-timeout: %s must be positive", o.EtcdDialTimeout)
 	}
-	if !strings.HasPrefix(o.KeyPrefix, "/") || strings.HasSuffix(o.KeyPrefix, "/") || len(o.KeyPrefix) < 2 {
-		bad("key-prefix: %q must start with / and not end with /", o.KeyPrefix)
+	if err := state.CheckPrefix(o.KeyPrefix); err != nil {
+		bad("key-prefix: %w", err)
 	}
 	if o.SessionTTL < time.Second || o.SessionTTL%time.Second != 0 {
 		bad("session-ttl: %s must be a whole number of seconds, at least 1s", o.SessionTTL)
@@ -231,8 +219,8 @@ func (o Options) Validate() error {
 	if o.PostgresPort < 1 || o.PostgresPort > 65535 {
 		bad("postgres-port: %d is not a TCP port", o.PostgresPort)
 	}
-	if o.FencePolicy != FenceStopThenDetach && o.FencePolicy != FenceStrict {
-		bad("fence-policy: %q must be %q or %q", o.FencePolicy, FenceStopThenDetach, FenceStrict)
+	if o.FencePolicy != state.FenceStopThenDetach && o.FencePolicy != state.FenceStrict {
+		bad("fence-policy: %q must be %q or %q", o.FencePolicy, state.FenceStopThenDetach, state.FenceStrict)
 	}
 	for _, d := range []struct {
 		name string
@@ -268,7 +256,7 @@ func (o Options) Validate() error {
 	if _, _, err := net.SplitHostPort(o.ListenAddr); err != nil {
 		bad("listen-address: %q: %v", o.ListenAddr, err)
 	}
-	if o.InstanceID != "" && !instanceIDRe.MatchString(o.InstanceID) {
+	if o.InstanceID != "" && !state.ValidInstanceID(o.InstanceID) {
 		bad("instance-id: %q is not an EC2 instance ID", o.InstanceID)
 	}
 	if o.PrivateIP != "" && net.ParseIP(o.PrivateIP) == nil {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/volfailover/volfailover/state"
 )
 
 func validOptions() Options {
@@ -25,7 +27,7 @@ func TestDefaultOptionsValid(t *testing.T) {
 	require.Equal(t, "postgres", o.MetadataKey)
 	require.Equal(t, "/dev/xvdb", o.Device)
 	require.Equal(t, 5432, o.PostgresPort)
-	require.Equal(t, FenceStopThenDetach, o.FencePolicy)
+	require.Equal(t, state.FenceStopThenDetach, o.FencePolicy)
 }
 
 func TestOptionsValidateNamesTheField(t *testing.T) {

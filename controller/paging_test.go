@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/volfailover/volfailover/alert"
+	"github.com/volfailover/volfailover/state"
 )
 
 const testRoutingKey = "R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY00"
@@ -100,8 +101,8 @@ func TestPagesThroughOutboxToPagerDuty(t *testing.T) {
 						// The crashing leader is no target: this test is about the outbox,
 						// not about a move re-planned after its target died.
 						o.NoFailover = true
-						o.afterStep = func(r *Record) {
-							if r.Step == StepFenced && crashed == "" {
+						o.afterStep = func(r *state.Record) {
+							if r.Step == state.StepFenced && crashed == "" {
 								crashed = h.id
 								h.cli.Close()
 							}

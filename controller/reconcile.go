@@ -14,6 +14,7 @@ import (
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/fleet"
 	"github.com/volfailover/volfailover/health"
+	"github.com/volfailover/volfailover/state"
 )
 
 // Volume tags stamped by a failover.
@@ -39,20 +40,20 @@ func (l *leader) reconcile(ctx context.Context) error {
 	l.reportBadOverrides(ctx, s)
 
 	if l.lastOwners == nil {
-		l.lastOwners = map[string]Owner{}
-		if prev, err := parseOwners([]byte(s.ownersRaw)); err == nil {
+		l.lastOwners = map[string]state.Owner{}
+		if prev, err := state.ParseOwners([]byte(s.ownersRaw)); err == nil {
 			for _, o := range prev {
 				l.lastOwners[o.Instance] = o
 			}
 		}
 	}
-	owners := map[string]Owner{}
+	owners := map[string]state.Owner{}
 	for _, v := range s.volumes {
 		owner, _, err := currentOwner(v)
 		if err != nil || owner == "" {
 			continue
 		}
-		o := Owner{Instance: owner, AZ: v.AvailabilityZone, Volume: v.ID, Machine: s.machineOf(owner)}
+		o := state.Owner{Instance: owner, AZ: v.AvailabilityZone, Volume: v.ID, Machine: s.machineOf(owner)}
 		if inst, ok := s.instances[owner]; ok {
 			o.PrivateIP = inst.PrivateIP
 		}
@@ -91,8 +92,8 @@ func (l *leader) reconcile(ctx context.Context) error {
 }
 
 // publishOwners writes the owners list the witnesses follow, when it differs from what etcd holds.
-func (l *leader) publishOwners(ctx context.Context, current string, owners map[string]Owner) error {
-	list := make([]Owner, 0, len(owners))
+func (l *leader) publishOwners(ctx context.Context, current string, owners map[string]state.Owner) error {
+	list := make([]state.Owner, 0, len(owners))
 	for _, o := range owners {
 		if o.PrivateIP != "" {
 			list = append(list, o)
@@ -115,7 +116,7 @@ func (l *leader) publishOwners(ctx context.Context, current string, owners map[s
 
 // judge probes every owner once, updates the consecutive failure counters and
 // returns each owner's verdict.
-func (l *leader) judge(ctx context.Context, s *snapshot, owners map[string]Owner) map[string]health.Result {
+func (l *leader) judge(ctx context.Context, s *snapshot, owners map[string]state.Owner) map[string]health.Result {
 	type res struct {
 		owner string
 		err   error
@@ -142,7 +143,7 @@ func (l *leader) judge(ctx context.Context, s *snapshot, owners map[string]Owner
 	wg.Wait()
 	close(results)
 
-	list := make([]Owner, 0, len(owners))
+	list := make([]state.Owner, 0, len(owners))
 	for _, o := range owners {
 		list = append(list, o)
 	}
@@ -252,7 +253,7 @@ func (l *leader) decide(ctx context.Context, s *snapshot, v awsops.Volume, verdi
 	if !ok {
 		return nil
 	}
-	from := Endpoint{Instance: owner, Machine: s.machineOf(owner)}
+	from := state.Endpoint{Instance: owner, Machine: s.machineOf(owner)}
 	if inst, ok := s.instances[owner]; ok {
 		from.PrivateIP = inst.PrivateIP
 	}
@@ -275,7 +276,7 @@ func (l *leader) decide(ctx context.Context, s *snapshot, v awsops.Volume, verdi
 }
 
 // failover plans an automatic failover (or, with preferred, a switchover whose owner died).
-func (l *leader) failover(ctx context.Context, s *snapshot, v awsops.Volume, from Endpoint, res health.Result, preferred string) error {
+func (l *leader) failover(ctx context.Context, s *snapshot, v awsops.Volume, from state.Endpoint, res health.Result, preferred string) error {
 	if err, bad := s.badDamping[v.ID]; bad {
 		l.page(ctx, alert.Event{Kind: alert.KindFlapDamped, Severity: alert.SeverityCritical, DedupKey: "flap_damped/" + v.ID, Volume: v.ID, Instance: from.Instance,
 			Summary: fmt.Sprintf("%s: owner %s is dead but the damping record does not parse (%v): alert-only", v.ID, from.Instance, err)}, true)
@@ -299,13 +300,13 @@ func (l *leader) failover(ctx context.Context, s *snapshot, v awsops.Volume, fro
 	}
 	extra := []clientv3.Op(nil)
 	if preferred == "" {
-		extra = append(extra, clientv3.OpPut(l.c.keys.DampingVolume(v.ID), l.damper.Record(s.now, s.damping[v.ID]).encode()))
+		extra = append(extra, clientv3.OpPut(l.c.keys.DampingVolume(v.ID), l.damper.Record(s.now, s.damping[v.ID]).Encode()))
 	}
-	return l.plan(ctx, s, v, KindFailover, from, to, res.Reason, res.Signals, extra...)
+	return l.plan(ctx, s, v, state.KindFailover, from, to, res.Reason, res.Signals, extra...)
 }
 
 // switchover plans an operator's planned move.
-func (l *leader) switchover(ctx context.Context, s *snapshot, v awsops.Volume, from Endpoint, sw SwitchoverOverride, res health.Result) error {
+func (l *leader) switchover(ctx context.Context, s *snapshot, v awsops.Volume, from state.Endpoint, sw state.SwitchoverOverride, res health.Result) error {
 	log := l.log.With().Str("volume", v.ID).Str("to", sw.To).Logger()
 	if sw.To == from.Instance {
 		resp, err := l.c.cli.Txn(ctx).If(l.guard).Then(clientv3.OpDelete(l.c.keys.VolumeSwitchover(v.ID))).Commit()
@@ -330,7 +331,7 @@ func (l *leader) switchover(ctx context.Context, s *snapshot, v awsops.Volume, f
 		l.noTarget(ctx, v, from.Instance, err)
 		return nil
 	}
-	return l.plan(ctx, s, v, KindSwitchover, from, to, "switchover: "+sw.Reason, nil)
+	return l.plan(ctx, s, v, state.KindSwitchover, from, to, "switchover: "+sw.Reason, nil)
 }
 
 // heal attaches a volume that is attached nowhere: to the host whose fleet
@@ -352,7 +353,7 @@ func (l *leader) heal(ctx context.Context, s *snapshot, v awsops.Volume) error {
 		l.noTarget(ctx, v, "", err)
 		return nil
 	}
-	return l.plan(ctx, s, v, KindHeal, Endpoint{}, to, "volume attached nowhere", nil)
+	return l.plan(ctx, s, v, state.KindHeal, state.Endpoint{}, to, "volume attached nowhere", nil)
 }
 
 func (l *leader) targetInput(s *snapshot, v awsops.Volume, from, preferred string) targetInput {
@@ -390,16 +391,29 @@ func (l *leader) noTarget(ctx context.Context, v awsops.Volume, from string, err
 		Summary: fmt.Sprintf("%s needs a new host but none is eligible: %v", v.ID, err)}, true)
 }
 
+// signalsOf keeps a verdict's signals in the journal record, whose schema
+// (package state) cannot import package health.
+func signalsOf(sigs []health.Signal) []state.Signal {
+	if sigs == nil {
+		return nil
+	}
+	out := make([]state.Signal, len(sigs))
+	for i, s := range sigs {
+		out[i] = state.Signal{Source: s.Source, OK: s.OK, Unknown: s.Unknown, Detail: s.Detail, Since: s.Since}
+	}
+	return out
+}
+
 // plan writes the journal record of a move (or, in dry-run, only records the decision) and starts it.
-func (l *leader) plan(ctx context.Context, s *snapshot, v awsops.Volume, kind Kind, from Endpoint, to Host, reason string, signals []health.Signal, extra ...clientv3.Op) error {
+func (l *leader) plan(ctx context.Context, s *snapshot, v awsops.Volume, kind state.Kind, from state.Endpoint, to state.Host, reason string, signals []health.Signal, extra ...clientv3.Op) error {
 	epoch, _ := strconv.ParseInt(v.Tags[TagEpoch], 10, 64)
 	now := s.now.UTC()
-	rec := &Record{
-		ID: newFailoverID(now), Kind: kind, Volume: v.ID, AZ: v.AvailabilityZone, Device: l.c.o.Device,
-		From: from, To: Endpoint{Instance: to.Instance, Machine: to.Machine, PrivateIP: to.PrivateIP},
-		Reason: reason, Signals: signals, Epoch: epoch + 1, Fence: l.c.o.FencePolicy, Step: StepPlanned,
+	rec := &state.Record{
+		ID: state.NewFailoverID(now), Kind: kind, Volume: v.ID, AZ: v.AvailabilityZone, Device: l.c.o.Device,
+		From: from, To: state.Endpoint{Instance: to.Instance, Machine: to.Machine, PrivateIP: to.PrivateIP},
+		Reason: reason, Signals: signalsOf(signals), Epoch: epoch + 1, Fence: l.c.o.FencePolicy, Step: state.StepPlanned,
 		Created: now, Updated: now, DryRun: l.c.o.DryRun,
-		Timeline: []StepRecord{{Step: StepPlanned, Start: now, End: now, Attempts: 1, Leader: l.c.o.InstanceID}},
+		Timeline: []state.StepRecord{{Step: state.StepPlanned, Start: now, End: now, Attempts: 1, Leader: l.c.o.InstanceID}},
 	}
 	log := l.log.With().Str("volume", v.ID).Str("failover_id", rec.ID).Str("kind", string(kind)).
 		Str("from", from.Instance).Str("to", to.Instance).Str("reason", reason).Logger()
@@ -477,7 +491,7 @@ func (l *leader) fixMetadata(ctx context.Context, s *snapshot, v awsops.Volume, 
 // reportBadOverrides logs and pages (once per term) each value that does not parse.
 func (l *leader) reportBadOverrides(ctx context.Context, s *snapshot) {
 	for _, b := range s.ov.Bad {
-		vol, _, _ := l.c.keys.parseVolumeKey(b.Key)
+		vol, _, _ := l.c.keys.ParseVolumeKey(b.Key)
 		l.once(ctx, "bad-override-log/"+b.Key+"/"+b.Err.Error(), func() {
 			l.log.Error().Str("key", b.Key).Err(b.Err).Msg("override does not parse: what it names is paused")
 		})
@@ -497,8 +511,8 @@ func (l *leader) once(_ context.Context, key string, f func()) {
 	}
 }
 
-func severityOf(k Kind) alert.Severity {
-	if k == KindFailover {
+func severityOf(k state.Kind) alert.Severity {
+	if k == state.KindFailover {
 		return alert.SeverityCritical
 	}
 	return alert.SeverityWarning

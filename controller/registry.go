@@ -4,47 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"strings"
-	"time"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/volfailover/volfailover/state"
 )
-
-// Host is one instance's registration, stored as JSON under its session lease:
-// it exists exactly as long as the instance keeps its etcd session.
-type Host struct {
-	Instance   string    `json:"instance"`
-	Machine    string    `json:"machine"`
-	AZ         string    `json:"az"`
-	PrivateIP  string    `json:"privateIp"`
-	HealthURL  string    `json:"healthUrl"`
-	Version    string    `json:"version,omitempty"`
-	NoFailover bool      `json:"nofailover"`
-	Since      time.Time `json:"since"`
-}
-
-func (h Host) validate() error {
-	switch {
-	case !instanceIDRe.MatchString(h.Instance):
-		return fmt.Errorf("instance: %q is not an EC2 instance ID", h.Instance)
-	case h.Machine == "":
-		return fmt.Errorf("machine: empty for %s", h.Instance)
-	case h.AZ == "":
-		return fmt.Errorf("az: empty for %s", h.Instance)
-	case net.ParseIP(h.PrivateIP) == nil:
-		return fmt.Errorf("privateIp: %q is not an IP address", h.PrivateIP)
-	case h.HealthURL != "" && !strings.HasPrefix(h.HealthURL, "http"):
-		return fmt.Errorf("healthUrl: %q is not an http URL", h.HealthURL)
-	}
-	return nil
-}
 
 // register writes this host under the session lease.
 func (c *Controller) register(ctx context.Context, sess *concurrency.Session) error {
-	h := Host{
+	h := state.Host{
 		Instance:   c.o.InstanceID,
 		Machine:    c.o.MachineID,
 		AZ:         c.o.AvailabilityZone,
@@ -63,19 +32,4 @@ func (c *Controller) register(ctx context.Context, sess *concurrency.Session) er
 	}
 	c.log.Info().Str("machine", h.Machine).Str("health_url", h.HealthURL).Bool("nofailover", h.NoFailover).Msg("host registered")
 	return nil
-}
-
-// parseHost decodes and checks one registry entry; the key must name the same instance.
-func (k Keys) parseHost(kv *mvccpb.KeyValue) (Host, error) {
-	var h Host
-	if err := json.Unmarshal(kv.Value, &h); err != nil {
-		return h, fmt.Errorf("registry key %s: %w", kv.Key, err)
-	}
-	if err := h.validate(); err != nil {
-		return h, fmt.Errorf("registry key %s: %w", kv.Key, err)
-	}
-	if k.Host(h.Instance) != string(kv.Key) {
-		return h, fmt.Errorf("registry key %s: names instance %q", kv.Key, h.Instance)
-	}
-	return h, nil
 }

@@ -3,6 +3,8 @@ package controller
 import (
 	"slices"
 	"sync"
+
+	"github.com/volfailover/volfailover/state"
 )
 
 // FNV-1a 64-bit parameters (hash/fnv), inlined so that scoring allocates nothing.
@@ -89,7 +91,7 @@ func rendezvousTop(key string, candidates []string, k int, exclude string) []str
 
 // chooseWitnesses picks the witnesses of owner: the top k live registered
 // instances of the owner's AZ, the owner itself excluded.
-func chooseWitnesses(owner Owner, hosts map[string]Host, k int) []string {
+func chooseWitnesses(owner state.Owner, hosts map[string]state.Host, k int) []string {
 	var cands []string
 	for id, h := range hosts {
 		if h.AZ == owner.AZ {
@@ -122,7 +124,7 @@ func newWitnessCache(k int) *witnessCache {
 
 // assign returns owner instance → its witnesses for every owner; the slices
 // are shared with the cache and must not be modified.
-func (c *witnessCache) assign(owners []Owner, hosts map[string]Host) map[string][]string {
+func (c *witnessCache) assign(owners []state.Owner, hosts map[string]state.Host) map[string][]string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	azHosts := map[string][]string{}

@@ -7,21 +7,23 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/volfailover/volfailover/state"
 )
 
-func hostsIn(az string, n int) map[string]Host {
-	hs := map[string]Host{}
+func hostsIn(az string, n int) map[string]state.Host {
+	hs := map[string]state.Host{}
 	for i := range n {
 		id := fmt.Sprintf("i-%017x", 0x100+i)
-		hs[id] = Host{Instance: id, AZ: az, Machine: fmt.Sprintf("%032x", i), PrivateIP: "10.0.0.1"}
+		hs[id] = state.Host{Instance: id, AZ: az, Machine: fmt.Sprintf("%032x", i), PrivateIP: "10.0.0.1"}
 	}
 	return hs
 }
 
 func TestWitnessChoiceStableAndLocal(t *testing.T) {
 	hs := hostsIn("us-east-1a", 6)
-	hs["i-00000000000000fff"] = Host{Instance: "i-00000000000000fff", AZ: "us-east-1b"}
-	owner := Owner{Instance: "i-00000000000000100", AZ: "us-east-1a"}
+	hs["i-00000000000000fff"] = state.Host{Instance: "i-00000000000000fff", AZ: "us-east-1b"}
+	owner := state.Owner{Instance: "i-00000000000000100", AZ: "us-east-1a"}
 	first := chooseWitnesses(owner, hs, 3)
 	require.Len(t, first, 3)
 	for range 20 { // map order changes between calls; the choice must not
@@ -41,14 +43,14 @@ func TestWitnessChoiceStableAndLocal(t *testing.T) {
 
 	// Fewer candidates than k: all of them.
 	small := hostsIn("us-east-1a", 2)
-	require.Len(t, chooseWitnesses(Owner{Instance: "i-00000000000000100", AZ: "us-east-1a"}, small, 3), 1)
+	require.Len(t, chooseWitnesses(state.Owner{Instance: "i-00000000000000100", AZ: "us-east-1a"}, small, 3), 1)
 }
 
 func TestWitnessChoiceSpreads(t *testing.T) {
 	hs := hostsIn("us-east-1a", 10)
 	load := map[string]int{}
 	for i := range 200 {
-		owner := Owner{Instance: fmt.Sprintf("i-%017x", 0x9000+i), AZ: "us-east-1a"}
+		owner := state.Owner{Instance: fmt.Sprintf("i-%017x", 0x9000+i), AZ: "us-east-1a"}
 		for _, w := range chooseWitnesses(owner, hs, 3) {
 			load[w]++
 		}
@@ -94,8 +96,8 @@ func TestRendezvousTopMatchesFullRanking(t *testing.T) {
 
 func TestWitnessCacheFollowsHosts(t *testing.T) {
 	hs := hostsIn("us-east-1a", 12)
-	hs["i-00000000000000fff"] = Host{Instance: "i-00000000000000fff", AZ: "us-east-1b"}
-	owners := []Owner{{Instance: "i-00000000000000100", AZ: "us-east-1a"}, {Instance: "i-00000000000000fff", AZ: "us-east-1b"},
+	hs["i-00000000000000fff"] = state.Host{Instance: "i-00000000000000fff", AZ: "us-east-1b"}
+	owners := []state.Owner{{Instance: "i-00000000000000100", AZ: "us-east-1a"}, {Instance: "i-00000000000000fff", AZ: "us-east-1b"},
 		{Instance: "i-00000000000000900", AZ: "us-east-1a"}}
 	c := newWitnessCache(3)
 	check := func(msg string) {
@@ -110,21 +112,21 @@ func TestWitnessCacheFollowsHosts(t *testing.T) {
 	w := c.assign(owners, hs)["i-00000000000000100"]
 	delete(hs, w[0])
 	check("a witness left")
-	hs["i-00000000000000abc"] = Host{Instance: "i-00000000000000abc", AZ: "us-east-1a"}
+	hs["i-00000000000000abc"] = state.Host{Instance: "i-00000000000000abc", AZ: "us-east-1a"}
 	check("a host joined")
 	owners = owners[:1]
 	check("owners shrank")
 	require.Len(t, c.byOwner, 1, "entries of departed owners dropped")
 	delete(hs, "i-00000000000000fff")
-	owners = append(owners, Owner{Instance: "i-00000000000000fff", AZ: "us-east-1b"})
+	owners = append(owners, state.Owner{Instance: "i-00000000000000fff", AZ: "us-east-1b"})
 	check("AZ emptied")
 }
 
 func BenchmarkWitnesses(b *testing.B) {
 	hs := hostsIn("us-east-1a", 1300)
-	owners := make([]Owner, 0, 1000)
+	owners := make([]state.Owner, 0, 1000)
 	for i := range 1000 {
-		owners = append(owners, Owner{Instance: fmt.Sprintf("i-%017x", 0x100+i), AZ: "us-east-1a"})
+		owners = append(owners, state.Owner{Instance: fmt.Sprintf("i-%017x", 0x100+i), AZ: "us-east-1a"})
 	}
 	b.Run("chooseWitnesses", func(b *testing.B) {
 		for b.Loop() {

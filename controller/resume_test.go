@@ -10,6 +10,7 @@ import (
 
 	"github.com/volfailover/volfailover/alert"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/state"
 )
 
 // killTarget makes the record's target dead in the emulators from inside a
@@ -32,8 +33,8 @@ func TestTargetLostBeforeAttachRetargets(t *testing.T) {
 	var lost atomic.Value
 	c = newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(h *host, o *Options) {
 		o.NoFailover = h.n == 1 // the first leader is never the target
-		o.afterStep = func(r *Record) {
-			if r.Step == StepDetached && lost.CompareAndSwap(nil, r.To.Instance) {
+		o.afterStep = func(r *state.Record) {
+			if r.Step == state.StepDetached && lost.CompareAndSwap(nil, r.To.Instance) {
 				c.killTarget(r.To.Instance)
 			}
 		}
@@ -48,7 +49,7 @@ func TestTargetLostBeforeAttachRetargets(t *testing.T) {
 	require.Empty(t, rec.Abandoned)
 	var note string
 	for _, s := range rec.Timeline {
-		if s.Step == StepAttached {
+		if s.Step == state.StepAttached {
 			note = s.Note
 		}
 	}
@@ -66,8 +67,8 @@ func TestTargetLostAfterAttachAbandons(t *testing.T) {
 	var lost atomic.Value
 	c = newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(h *host, o *Options) {
 		o.NoFailover = h.n == 1
-		o.afterStep = func(r *Record) {
-			if r.Step == StepAttached && lost.CompareAndSwap(nil, r.To.Instance) {
+		o.afterStep = func(r *state.Record) {
+			if r.Step == state.StepAttached && lost.CompareAndSwap(nil, r.To.Instance) {
 				c.killTarget(r.To.Instance)
 			}
 		}
@@ -81,10 +82,10 @@ func TestTargetLostAfterAttachAbandons(t *testing.T) {
 	require.Len(t, hist, 2, "the abandoned move and the fresh failover")
 	first := hist[0]
 	require.Equal(t, dead, first.To.Instance)
-	require.Equal(t, StepAttached, first.Step, "abandoned after the attach")
+	require.Equal(t, state.StepAttached, first.Step, "abandoned after the attach")
 	require.Contains(t, first.Abandoned, dead)
 	require.False(t, first.Finished.IsZero())
-	require.Equal(t, KindFailover, second.Kind)
+	require.Equal(t, state.KindFailover, second.Kind)
 	require.Equal(t, dead, second.From.Instance, "the fresh failover starts from the dead target")
 	require.NotEqual(t, dead, second.To.Instance)
 	require.NotEqual(t, owner.id, second.To.Instance)
@@ -94,7 +95,7 @@ func TestTargetLostAfterAttachAbandons(t *testing.T) {
 
 	l := c.leader()
 	require.NotNil(t, l)
-	v, ok := sample(scrape(t, l), "volfailover_failovers_total", map[string]string{"result": ResultAbandoned, "kind": string(KindFailover)})
+	v, ok := sample(scrape(t, l), "volfailover_failovers_total", map[string]string{"result": ResultAbandoned, "kind": string(state.KindFailover)})
 	require.True(t, ok && v == 1, "failovers_total{result=abandoned}: got %v", v)
 }
 
@@ -111,8 +112,8 @@ func TestResumedFailoverRestartsFenceConfirmation(t *testing.T) {
 				return
 			}
 			o.Deadlines.FenceConfirm = time.Minute // the first leader would not page in time
-			o.afterStep = func(r *Record) {
-				if r.Step == StepFenced && crashed.CompareAndSwap(nil, h.id) {
+			o.afterStep = func(r *state.Record) {
+				if r.Step == state.StepFenced && crashed.CompareAndSwap(nil, h.id) {
 					h.cli.Close()
 				}
 			}

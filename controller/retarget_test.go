@@ -13,6 +13,7 @@ import (
 
 	"github.com/volfailover/volfailover/e2e/ec2sim"
 	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/state"
 )
 
 // TestTwoOwnersDieTwoSpares: two owners die at once and exactly two hosts
@@ -46,15 +47,15 @@ func TestTwoOwnersDieTwoSpares(t *testing.T) {
 	c.kill(c.owner())
 	c.kill(owner2)
 
-	done := func(vol string) *Record {
-		var last *Record
+	done := func(vol string) *state.Record {
+		var last *state.Record
 		require.Eventually(t, func() bool {
 			resp, err := c.admin.Get(context.Background(), c.keys.HistoryVolume(vol), clientv3.WithPrefix())
 			require.NoError(t, err)
 			for _, kv := range resp.Kvs {
-				r, err := parseRecord(kv.Value, kv.CreateRevision)
+				r, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 				require.NoError(t, err)
-				if r.Step == StepDone && r.Abandoned == "" {
+				if r.Step == state.StepDone && r.Abandoned == "" {
 					last = r
 					return true
 				}

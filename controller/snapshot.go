@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/state"
 )
 
 // snapshot is one round's view of the world, read in one batch: one guarded
@@ -21,14 +21,14 @@ import (
 // matter, one fleet machine list.
 type snapshot struct {
 	now         time.Time
-	hosts       map[string]Host
-	reports     map[string][]Report // owner → reports
-	ov          Overrides
-	journals    map[string]*Record
+	hosts       map[string]state.Host
+	reports     map[string][]state.Report // owner → reports
+	ov          state.Overrides
+	journals    map[string]*state.Record
 	badJournals map[string]error
-	damping     map[string]Damping
+	damping     map[string]state.Damping
 	badDamping  map[string]error
-	prevOwners  map[string]Owner
+	prevOwners  map[string]state.Owner
 	ownersRaw   string
 	volumes     []awsops.Volume
 	instances   map[string]awsops.Instance
@@ -86,13 +86,13 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 	k := l.c.keys
 	s := &snapshot{
 		now:         l.c.clk.Now(),
-		hosts:       map[string]Host{},
-		reports:     map[string][]Report{},
-		journals:    map[string]*Record{},
+		hosts:       map[string]state.Host{},
+		reports:     map[string][]state.Report{},
+		journals:    map[string]*state.Record{},
 		badJournals: map[string]error{},
-		damping:     map[string]Damping{},
+		damping:     map[string]state.Damping{},
 		badDamping:  map[string]error{},
-		prevOwners:  map[string]Owner{},
+		prevOwners:  map[string]state.Owner{},
 		machines:    map[string]fleet.Machine{},
 		byMetadata:  map[string][]string{},
 		reserved:    map[string]string{},
@@ -101,7 +101,7 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 		return (*clientv3.GetResponse)(resp.Responses[i].GetResponseRange())
 	}
 	for _, kv := range r(0).Kvs {
-		h, err := k.parseHost(kv)
+		h, err := k.ParseHost(kv)
 		if err != nil {
 			l.log.Warn().Err(err).Msg("ignoring registry entry")
 			continue
@@ -109,29 +109,22 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 		s.hosts[h.Instance] = h
 	}
 	for _, kv := range r(1).Kvs {
-		owner, wit, err := k.parseWitnessKey(string(kv.Key))
-		var rep Report
-		if err == nil {
-			err = json.Unmarshal(kv.Value, &rep)
-		}
-		if err == nil && (rep.Owner != owner || rep.Witness != wit) {
-			err = fmt.Errorf("report names owner %q witness %q", rep.Owner, rep.Witness)
-		}
+		rep, err := k.ParseReport(kv)
 		if err != nil {
 			l.log.Warn().Err(err).Str("key", string(kv.Key)).Msg("ignoring witness report")
 			continue
 		}
-		s.reports[owner] = append(s.reports[owner], rep)
+		s.reports[rep.Owner] = append(s.reports[rep.Owner], rep)
 	}
 	var global = r(2).Kvs
 	if len(global) == 1 {
-		s.ov = k.parseOverrides(global[0], r(3).Kvs, s.now)
+		s.ov = k.ParseOverrides(global[0], r(3).Kvs, s.now)
 	} else {
-		s.ov = k.parseOverrides(nil, r(3).Kvs, s.now)
+		s.ov = k.ParseOverrides(nil, r(3).Kvs, s.now)
 	}
 	for _, kv := range r(4).Kvs {
 		vol := string(kv.Key[len(k.Journal()):])
-		rec, err := parseRecord(kv.Value, kv.CreateRevision)
+		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err == nil && rec.Volume != vol {
 			err = fmt.Errorf("journal key %s holds a record of %s", kv.Key, rec.Volume)
 		}
@@ -140,13 +133,13 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 			continue
 		}
 		s.journals[vol] = rec
-		if rec.Step != StepDone && !rec.DryRun {
+		if rec.Step != state.StepDone && !rec.DryRun {
 			s.reserve(rec.To.Instance, vol)
 		}
 	}
 	for _, kv := range r(5).Kvs {
 		vol := string(kv.Key[len(k.Damping()):])
-		d, err := parseDamping(kv.Value)
+		d, err := state.ParseDamping(kv.Value)
 		if err != nil {
 			s.badDamping[vol] = err
 			continue
@@ -155,7 +148,7 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 	}
 	if kvs := r(6).Kvs; len(kvs) == 1 {
 		s.ownersRaw = string(kvs[0].Value)
-		if owners, err := parseOwners(kvs[0].Value); err == nil {
+		if owners, err := state.ParseOwners(kvs[0].Value); err == nil {
 			for _, o := range owners {
 				s.prevOwners[o.Instance] = o
 			}

@@ -7,12 +7,13 @@ import (
 
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/state"
 )
 
 // targetInput is what target choice looks at, all from one round's read.
 type targetInput struct {
 	Volume, AZ, From string
-	Hosts            map[string]Host            // live registrations
+	Hosts            map[string]state.Host      // live registrations
 	Instances        map[string]awsops.Instance // EC2 view of hosts
 	Machines         map[string]fleet.Machine   // live fleet machines by ID
 	MetadataKey      string
@@ -27,7 +28,7 @@ type targetInput struct {
 // metadata key nor holding another managed volume, not nofailover. Among equals
 // the choice is deterministic (rendezvous hash on the volume); an operator's
 // preferred target wins if it is eligible and is refused, with the reason, if not.
-func chooseTarget(in targetInput) (Host, error) {
+func chooseTarget(in targetInput) (state.Host, error) {
 	reasons := map[string]string{}
 	var eligible []string
 	ids := make([]string, 0, len(in.Hosts))
@@ -44,10 +45,10 @@ func chooseTarget(in targetInput) (Host, error) {
 	}
 	if in.Preferred != "" {
 		if _, ok := in.Hosts[in.Preferred]; !ok {
-			return Host{}, fmt.Errorf("target %s for %s: not registered (no live volfailover on it)", in.Preferred, in.Volume)
+			return state.Host{}, fmt.Errorf("target %s for %s: not registered (no live volfailover on it)", in.Preferred, in.Volume)
 		}
 		if why := reasons[in.Preferred]; why != "" {
-			return Host{}, fmt.Errorf("target %s for %s: %s", in.Preferred, in.Volume, why)
+			return state.Host{}, fmt.Errorf("target %s for %s: %s", in.Preferred, in.Volume, why)
 		}
 		return in.Hosts[in.Preferred], nil
 	}
@@ -59,14 +60,14 @@ func chooseTarget(in targetInput) (Host, error) {
 			}
 		}
 		if len(parts) == 0 {
-			return Host{}, fmt.Errorf("no target for %s: no other registered host in %s", in.Volume, in.AZ)
+			return state.Host{}, fmt.Errorf("no target for %s: no other registered host in %s", in.Volume, in.AZ)
 		}
-		return Host{}, fmt.Errorf("no target for %s in %s: %s", in.Volume, in.AZ, strings.Join(parts, "; "))
+		return state.Host{}, fmt.Errorf("no target for %s in %s: %s", in.Volume, in.AZ, strings.Join(parts, "; "))
 	}
 	return in.Hosts[rendezvousTop("target/"+in.Volume, eligible, 1, "")[0]], nil
 }
 
-func (in targetInput) ineligible(h Host) string {
+func (in targetInput) ineligible(h state.Host) string {
 	switch {
 	case h.AZ != in.AZ:
 		return "in " + h.AZ

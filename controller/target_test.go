@@ -8,16 +8,17 @@ import (
 
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/state"
 )
 
 // targetWorld is four hosts in us-east-1a (the first owns vol-a) and one in 1b.
 func targetWorld() targetInput {
 	in := targetInput{Volume: "vol-0000000a", AZ: "us-east-1a", From: "i-00000000000000001", MetadataKey: "postgres",
-		Hosts: map[string]Host{}, Instances: map[string]awsops.Instance{}, Machines: map[string]fleet.Machine{},
+		Hosts: map[string]state.Host{}, Instances: map[string]awsops.Instance{}, Machines: map[string]fleet.Machine{},
 		Holders: map[string]string{"i-00000000000000001": "vol-0000000a"}, Suspect: map[string]bool{}}
 	for i, az := range []string{"us-east-1a", "us-east-1a", "us-east-1a", "us-east-1a", "us-east-1b"} {
 		id, m := fmt.Sprintf("i-%017x", i+1), fmt.Sprintf("%032x", i+1)
-		in.Hosts[id] = Host{Instance: id, Machine: m, AZ: az, PrivateIP: fmt.Sprintf("10.0.0.%d", i+1)}
+		in.Hosts[id] = state.Host{Instance: id, Machine: m, AZ: az, PrivateIP: fmt.Sprintf("10.0.0.%d", i+1)}
 		in.Instances[id] = awsops.Instance{ID: id, AvailabilityZone: az, State: "running", InstanceStatus: "ok", SystemStatus: "ok"}
 		in.Machines[m] = fleet.Machine{ID: m, Metadata: map[string]string{}}
 	}

@@ -5,54 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"sync"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/volfailover/volfailover/state"
 )
-
-// Owner is a host holding a managed volume, as the leader publishes it for the witnesses.
-type Owner struct {
-	Instance  string `json:"instance"`
-	AZ        string `json:"az"`
-	PrivateIP string `json:"privateIp"`
-	Machine   string `json:"machine,omitempty"`
-	Volume    string `json:"volume"`
-	// HealthURL is the owner agent's /healthz as last registered. It is kept after the
-	// registration lapses, so witnesses can still tell a host whose agent lost etcd
-	// (it answers) from a dead one (it does not).
-	HealthURL string `json:"healthUrl,omitempty"`
-}
-
-// Report is what a witness saw of an owner, stored under the witness's lease.
-type Report struct {
-	Owner     string    `json:"owner"`
-	Witness   string    `json:"witness"`
-	Reachable bool      `json:"reachable"`
-	At        time.Time `json:"at"`
-	Detail    string    `json:"detail,omitempty"`
-}
-
-func parseOwners(b []byte) ([]Owner, error) {
-	var owners []Owner
-	if err := json.Unmarshal(b, &owners); err != nil {
-		return nil, fmt.Errorf("owners list: %w", err)
-	}
-	for i, o := range owners {
-		if !instanceIDRe.MatchString(o.Instance) || o.AZ == "" || net.ParseIP(o.PrivateIP) == nil {
-			return nil, fmt.Errorf("owners list entry %d: instance %q az %q privateIp %q: incomplete", i, o.Instance, o.AZ, o.PrivateIP)
-		}
-		if o.HealthURL != "" {
-			if u, err := url.Parse(o.HealthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, fmt.Errorf("owners list entry %d: healthUrl %q is not an http(s) URL", i, o.HealthURL)
-			}
-		}
-	}
-	return owners, nil
-}
 
 // witness keeps a watched copy of the owners list and the registry, and probes
 // the owners this instance is a witness of. Each instance probes at most the
@@ -62,15 +22,15 @@ type witness struct {
 	sess *concurrency.Session
 
 	mu     sync.Mutex
-	owners []Owner
-	hosts  map[string]Host
+	owners []state.Owner
+	hosts  map[string]state.Host
 
-	written map[string]Report // owner → last report written
-	cache   *witnessCache     // owner → witnesses, until the AZ's live hosts change
+	written map[string]state.Report // owner → last report written
+	cache   *witnessCache           // owner → witnesses, until the AZ's live hosts change
 }
 
 func newWitness(c *Controller, sess *concurrency.Session) *witness {
-	return &witness{c: c, sess: sess, hosts: map[string]Host{}, written: map[string]Report{}, cache: newWitnessCache(c.o.Witnesses)}
+	return &witness{c: c, sess: sess, hosts: map[string]state.Host{}, written: map[string]state.Report{}, cache: newWitnessCache(c.o.Witnesses)}
 }
 
 func (w *witness) run(ctx context.Context) {
@@ -108,15 +68,15 @@ func (w *witness) follow(ctx context.Context) {
 			}
 			continue
 		}
-		hosts := map[string]Host{}
+		hosts := map[string]state.Host{}
 		for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
-			if h, err := k.parseHost(kv); err == nil {
+			if h, err := k.ParseHost(kv); err == nil {
 				hosts[h.Instance] = h
 			}
 		}
-		var owners []Owner
+		var owners []state.Owner
 		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
-			if o, err := parseOwners(kvs[0].Value); err == nil {
+			if o, err := state.ParseOwners(kvs[0].Value); err == nil {
 				owners = o
 			} else {
 				w.c.log.Warn().Err(err).Msg("witness: ignoring owners list")
@@ -154,13 +114,13 @@ func (w *witness) watch(ctx context.Context, rev int64) {
 			case key == k.Owners() && ev.Type == clientv3.EventTypeDelete:
 				w.owners = nil
 			case key == k.Owners():
-				if o, err := parseOwners(ev.Kv.Value); err == nil {
+				if o, err := state.ParseOwners(ev.Kv.Value); err == nil {
 					w.owners = o
 				}
 			case ev.Type == clientv3.EventTypeDelete:
 				delete(w.hosts, key[len(k.Hosts()):])
 			default:
-				if h, err := k.parseHost(ev.Kv); err == nil {
+				if h, err := k.ParseHost(ev.Kv); err == nil {
 					w.hosts[h.Instance] = h
 				}
 			}
@@ -174,7 +134,7 @@ func (w *witness) round(ctx context.Context) {
 	self := w.c.o.InstanceID
 	w.mu.Lock()
 	type job struct {
-		owner Owner
+		owner state.Owner
 		url   string
 	}
 	var jobs []job
@@ -192,14 +152,14 @@ func (w *witness) round(ctx context.Context) {
 	}
 	w.mu.Unlock()
 
-	results := make([]Report, len(jobs))
+	results := make([]state.Report, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			err := w.c.timeProbe(labelWitness, func() error { return w.c.probeOwner(ctx, j.owner, j.url) })
-			results[i] = Report{Owner: j.owner.Instance, Witness: self, Reachable: err == nil, At: w.c.clk.Now().UTC()}
+			results[i] = state.Report{Owner: j.owner.Instance, Witness: self, Reachable: err == nil, At: w.c.clk.Now().UTC()}
 			if err != nil {
 				results[i].Detail = err.Error()
 			}
@@ -243,7 +203,7 @@ func (w *witness) round(ctx context.Context) {
 // owner agent's /healthz run together; the host counts as reachable when
 // either answers (a crashed Postgres on a live host is fleet's to restart,
 // not a reason to move the volume).
-func (c *Controller) probeOwner(ctx context.Context, o Owner, healthURL string) error {
+func (c *Controller) probeOwner(ctx context.Context, o state.Owner, healthURL string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.o.ProbeTimeout)
 	defer cancel()
 	addr := net.JoinHostPort(o.PrivateIP, strconv.Itoa(c.o.PostgresPort))

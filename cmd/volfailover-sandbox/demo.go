@@ -13,9 +13,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
 	"github.com/volfailover/volfailover/e2e/sandbox"
+	"github.com/volfailover/volfailover/state"
 )
 
 // demoTable is the table the demo's writer fills.
@@ -151,7 +151,7 @@ func demo(ctx context.Context, sb *sandbox.Sandbox, out io.Writer, timeout time.
 	p := newPrinter(out, t0)
 	fctx, cancelF := context.WithTimeout(ctx, timeout)
 	defer cancelF()
-	var rec *controller.Record
+	var rec *state.Record
 	var recovered time.Time
 	var newOwner sandbox.Host
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -169,7 +169,7 @@ func demo(ctx context.Context, sb *sandbox.Sandbox, out io.Writer, timeout time.
 				p.once("recovered", recovered, "postgres answers on %s (%s)", h.Name, h.PostgresAddr())
 			}
 		}
-		if !recovered.IsZero() && rec != nil && rec.Step == controller.StepDone {
+		if !recovered.IsZero() && rec != nil && rec.Step == state.StepDone {
 			break
 		}
 		select {
@@ -223,7 +223,7 @@ func demo(ctx context.Context, sb *sandbox.Sandbox, out io.Writer, timeout time.
 }
 
 // checkInvariants checks the world after the failover.
-func checkInvariants(ctx context.Context, sb *sandbox.Sandbox, oldOwner, newOwner sandbox.Host, rec *controller.Record, wr *sandbox.Writer) error {
+func checkInvariants(ctx context.Context, sb *sandbox.Sandbox, oldOwner, newOwner sandbox.Host, rec *state.Record, wr *sandbox.Writer) error {
 	vol := sb.Volume()
 	atts := sb.EC2().VolumeAttachments(vol)
 	if len(atts) != 1 || atts[0].InstanceID != newOwner.InstanceID {
@@ -249,7 +249,7 @@ func checkInvariants(ctx context.Context, sb *sandbox.Sandbox, oldOwner, newOwne
 // elected and a witness reports on the owner, so the kill meets a settled
 // cluster.
 func waitCluster(ctx context.Context, cli *clientv3.Client, sb *sandbox.Sandbox, owner sandbox.Host, say func(string, ...any)) error {
-	keys := controller.Keys{Prefix: keyPrefix}
+	keys := state.Keys{Prefix: keyPrefix}
 	count := func(prefix string) int64 {
 		resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 		if err != nil {

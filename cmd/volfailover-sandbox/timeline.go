@@ -10,18 +10,18 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/sandbox"
+	"github.com/volfailover/volfailover/state"
 )
 
 // keyPrefix is volfailover's default etcd key prefix, which the sandbox's
 // controllers use.
-const keyPrefix = "/volfailover"
+const keyPrefix = state.DefaultPrefix
 
 // latestRecord returns the volume's newest failover record: the in-progress
 // journal entry if there is one, else the newest history entry.
-func latestRecord(ctx context.Context, cli *clientv3.Client, volume string) (*controller.Record, error) {
-	keys := controller.Keys{Prefix: keyPrefix}
+func latestRecord(ctx context.Context, cli *clientv3.Client, volume string) (*state.Record, error) {
+	keys := state.Keys{Prefix: keyPrefix}
 	resp, err := cli.Get(ctx, keys.JournalVolume(volume))
 	if err != nil {
 		return nil, fmt.Errorf("read journal of %s: %w", volume, err)
@@ -41,8 +41,8 @@ func latestRecord(ctx context.Context, cli *clientv3.Client, volume string) (*co
 
 // decodeRecord parses a record with the controller's own parser, so the demo
 // judges records exactly as the leader does.
-func decodeRecord(key, value []byte) (*controller.Record, error) {
-	r, err := controller.ParseRecord(value)
+func decodeRecord(key, value []byte) (*state.Record, error) {
+	r, err := state.ParseRecord(value, 0)
 	if err != nil {
 		return nil, fmt.Errorf("failover record %s: %w", key, err)
 	}
@@ -74,7 +74,7 @@ func (p *printer) once(key string, t time.Time, format string, args ...any) {
 }
 
 // record prints what is new in r.
-func (p *printer) record(r *controller.Record, names map[string]string) {
+func (p *printer) record(r *state.Record, names map[string]string) {
 	p.once("planned:"+r.ID, r.Created, "controller: %s %s planned, %s -> %s: %s",
 		r.Kind, r.ID, hostOf(names, r.From.Instance), hostOf(names, r.To.Instance), r.Reason)
 	if !p.seen["signals:"+r.ID] && len(r.Signals) > 0 {
@@ -128,8 +128,8 @@ func hostOf(names map[string]string, instance string) string {
 }
 
 // stepTable renders a finished record's steps for the summary.
-func stepTable(r *controller.Record) string {
-	steps := append([]controller.StepRecord(nil), r.Timeline...)
+func stepTable(r *state.Record) string {
+	steps := append([]state.StepRecord(nil), r.Timeline...)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Start.Before(steps[j].Start) })
 	var b strings.Builder
 	for _, st := range steps {

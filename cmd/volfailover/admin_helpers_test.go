@@ -15,8 +15,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
 
-	"github.com/volfailover/volfailover/controller"
-	"github.com/volfailover/volfailover/health"
+	"github.com/volfailover/volfailover/state"
 )
 
 // testNow is the fixed clock of every admin test.
@@ -118,8 +117,8 @@ const (
 
 func machine(n int) string { return fmt.Sprintf("%032x", 0xabc000+n) }
 
-func host(id, az string, n int, nofailover bool) controller.Host {
-	return controller.Host{Instance: id, Machine: machine(n), AZ: az, PrivateIP: fmt.Sprintf("10.0.0.%d", n),
+func host(id, az string, n int, nofailover bool) state.Host {
+	return state.Host{Instance: id, Machine: machine(n), AZ: az, PrivateIP: fmt.Sprintf("10.0.0.%d", n),
 		HealthURL: fmt.Sprintf("http://10.0.0.%d:9437/healthz", n), Version: "1.0.0", NoFailover: nofailover,
 		Since: testNow.Add(-48 * time.Hour)}
 }
@@ -133,8 +132,8 @@ func at(d time.Duration) time.Time { return testNow.Add(d) }
 // The leader's session ends when the test does.
 func seedCluster(t *testing.T, cli *clientv3.Client, prefix string) {
 	t.Helper()
-	k := controller.Keys{Prefix: prefix}
-	for _, h := range []controller.Host{host(hostA, azA, 1, false), host(hostB, azA, 2, false), host(hostC, azB, 3, false), host(hostE, azA, 5, true)} {
+	k := state.Keys{Prefix: prefix}
+	for _, h := range []state.Host{host(hostA, azA, 1, false), host(hostB, azA, 2, false), host(hostC, azB, 3, false), host(hostE, azA, 5, true)} {
 		put(t, cli, k.Host(h.Instance), h)
 	}
 	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(30))
@@ -144,10 +143,10 @@ func seedCluster(t *testing.T, cli *clientv3.Client, prefix string) {
 	defer cancel()
 	require.NoError(t, concurrency.NewElection(sess, k.Election()).Campaign(ctx, hostA), "campaign for the seeded leader")
 
-	put(t, cli, k.Owners(), []controller.Owner{
+	put(t, cli, k.Owners(), []state.Owner{
 		{Instance: hostA, AZ: azA, PrivateIP: "10.0.0.1", Machine: machine(1), Volume: volB},
 	})
-	for _, w := range []controller.Report{
+	for _, w := range []state.Report{
 		{Owner: hostA, Witness: hostB, Reachable: true, At: at(-time.Second)},
 		{Owner: hostA, Witness: hostE, Reachable: true, At: at(-time.Second)},
 		{Owner: hostC, Witness: hostA, Reachable: false, At: at(-2 * time.Second), Detail: "dial tcp 10.0.0.3:5432: i/o timeout"},
@@ -156,49 +155,49 @@ func seedCluster(t *testing.T, cli *clientv3.Client, prefix string) {
 	}
 
 	created := at(-90 * time.Second)
-	put(t, cli, k.JournalVolume(volA), controller.Record{
-		ID: "20260301T115830.000Z-0a1b2c3d", Kind: controller.KindFailover, Volume: volA, AZ: azA, Device: "/dev/xvdb",
-		From:   controller.Endpoint{Instance: hostD, Machine: machine(4), PrivateIP: "10.0.0.4"},
-		To:     controller.Endpoint{Instance: hostB, Machine: machine(2), PrivateIP: "10.0.0.2"},
-		Reason: "owner dead: ec2 state stopped", Epoch: 4, Fence: controller.FenceStopThenDetach, Step: controller.StepAttached,
-		Signals: []health.Signal{{Source: "ec2", OK: false, Detail: "state stopped", Since: created.Add(-5 * time.Second)}},
+	put(t, cli, k.JournalVolume(volA), state.Record{
+		ID: "20260301T115830.000Z-0a1b2c3d", Kind: state.KindFailover, Volume: volA, AZ: azA, Device: "/dev/xvdb",
+		From:   state.Endpoint{Instance: hostD, Machine: machine(4), PrivateIP: "10.0.0.4"},
+		To:     state.Endpoint{Instance: hostB, Machine: machine(2), PrivateIP: "10.0.0.2"},
+		Reason: "owner dead: ec2 state stopped", Epoch: 4, Fence: state.FenceStopThenDetach, Step: state.StepAttached,
+		Signals: []state.Signal{{Source: "ec2", OK: false, Detail: "state stopped", Since: created.Add(-5 * time.Second)}},
 		Created: created, Updated: at(-10 * time.Second),
-		Timeline: []controller.StepRecord{
-			{Step: controller.StepPlanned, Start: created, End: created, Attempts: 1, Leader: hostA},
-			{Step: controller.StepFenced, Start: created, End: created.Add(1200 * time.Millisecond), Attempts: 1, Leader: hostA},
-			{Step: controller.StepDetached, Start: created.Add(1200 * time.Millisecond), End: created.Add(21500 * time.Millisecond), Attempts: 2, Leader: hostA},
-			{Step: controller.StepAttached, Start: created.Add(21500 * time.Millisecond), End: created.Add(80 * time.Second), Attempts: 3, Leader: hostA,
+		Timeline: []state.StepRecord{
+			{Step: state.StepPlanned, Start: created, End: created, Attempts: 1, Leader: hostA},
+			{Step: state.StepFenced, Start: created, End: created.Add(1200 * time.Millisecond), Attempts: 1, Leader: hostA},
+			{Step: state.StepDetached, Start: created.Add(1200 * time.Millisecond), End: created.Add(21500 * time.Millisecond), Attempts: 2, Leader: hostA},
+			{Step: state.StepAttached, Start: created.Add(21500 * time.Millisecond), End: created.Add(80 * time.Second), Attempts: 3, Leader: hostA,
 				Error: "attach vol-0aaaaaaaaaaaaaaa1 to i-0bbbbbbbbbbbbbbb2: throttled", Overdue: true},
-			{Step: controller.StepMetadataMoved, Start: created.Add(80 * time.Second), Attempts: 1, Leader: hostA},
+			{Step: state.StepMetadataMoved, Start: created.Add(80 * time.Second), Attempts: 1, Leader: hostA},
 		},
 	})
 
 	put(t, cli, k.VolumePause(volB), `{"reason": "oops", "unknown": 1}`)
 	until := at(2 * time.Hour)
-	put(t, cli, k.VolumePause(volC), controller.PauseOverride{Reason: "kernel upgrade on the owner", Until: &until})
+	put(t, cli, k.VolumePause(volC), state.PauseOverride{Reason: "kernel upgrade on the owner", Until: &until})
 
 	hc := at(-26 * time.Hour)
-	put(t, cli, k.HistoryRecord(volC, "20260228T100000.000Z-00000001"), controller.Record{
-		ID: "20260228T100000.000Z-00000001", Kind: controller.KindSwitchover, Volume: volC, AZ: azB, Device: "/dev/xvdb",
-		From: controller.Endpoint{Instance: hostE, Machine: machine(5)}, To: controller.Endpoint{Instance: hostC, Machine: machine(3)},
-		Reason: "switchover: move off old hardware", Step: controller.StepDone, Created: hc, Updated: hc.Add(95 * time.Second), Finished: hc.Add(95 * time.Second),
-		Timeline: []controller.StepRecord{
-			{Step: controller.StepPlanned, Start: hc, End: hc, Attempts: 1, Leader: hostA},
-			{Step: controller.StepFenced, Start: hc, End: hc.Add(12 * time.Second), Attempts: 1, Leader: hostA, Skipped: "switchover: unit stopped through fleet"},
-			{Step: controller.StepDetached, Start: hc.Add(12 * time.Second), End: hc.Add(20 * time.Second), Attempts: 1, Leader: hostA},
-			{Step: controller.StepAttached, Start: hc.Add(20 * time.Second), End: hc.Add(31 * time.Second), Attempts: 1, Leader: hostA},
-			{Step: controller.StepMetadataMoved, Start: hc.Add(31 * time.Second), End: hc.Add(31500 * time.Millisecond), Attempts: 1, Leader: hostA},
-			{Step: controller.StepRescheduled, Start: hc.Add(31500 * time.Millisecond), End: hc.Add(70 * time.Second), Attempts: 1, Leader: hostA},
-			{Step: controller.StepVerified, Start: hc.Add(70 * time.Second), End: hc.Add(95 * time.Second), Attempts: 4, Leader: hostA},
+	put(t, cli, k.HistoryRecord(volC, "20260228T100000.000Z-00000001"), state.Record{
+		ID: "20260228T100000.000Z-00000001", Kind: state.KindSwitchover, Volume: volC, AZ: azB, Device: "/dev/xvdb",
+		From: state.Endpoint{Instance: hostE, Machine: machine(5)}, To: state.Endpoint{Instance: hostC, Machine: machine(3)},
+		Reason: "switchover: move off old hardware", Step: state.StepDone, Created: hc, Updated: hc.Add(95 * time.Second), Finished: hc.Add(95 * time.Second),
+		Timeline: []state.StepRecord{
+			{Step: state.StepPlanned, Start: hc, End: hc, Attempts: 1, Leader: hostA},
+			{Step: state.StepFenced, Start: hc, End: hc.Add(12 * time.Second), Attempts: 1, Leader: hostA, Skipped: "switchover: unit stopped through fleet"},
+			{Step: state.StepDetached, Start: hc.Add(12 * time.Second), End: hc.Add(20 * time.Second), Attempts: 1, Leader: hostA},
+			{Step: state.StepAttached, Start: hc.Add(20 * time.Second), End: hc.Add(31 * time.Second), Attempts: 1, Leader: hostA},
+			{Step: state.StepMetadataMoved, Start: hc.Add(31 * time.Second), End: hc.Add(31500 * time.Millisecond), Attempts: 1, Leader: hostA},
+			{Step: state.StepRescheduled, Start: hc.Add(31500 * time.Millisecond), End: hc.Add(70 * time.Second), Attempts: 1, Leader: hostA},
+			{Step: state.StepVerified, Start: hc.Add(70 * time.Second), End: hc.Add(95 * time.Second), Attempts: 4, Leader: hostA},
 		},
 	})
 	ha := at(-72 * time.Hour)
-	put(t, cli, k.HistoryRecord(volA, "20260226T120000.000Z-00000002"), controller.Record{
-		ID: "20260226T120000.000Z-00000002", Kind: controller.KindHeal, Volume: volA, AZ: azA, Device: "/dev/xvdb",
-		To: controller.Endpoint{Instance: hostD, Machine: machine(4)}, Reason: "volume attached nowhere", Step: controller.StepDone,
+	put(t, cli, k.HistoryRecord(volA, "20260226T120000.000Z-00000002"), state.Record{
+		ID: "20260226T120000.000Z-00000002", Kind: state.KindHeal, Volume: volA, AZ: azA, Device: "/dev/xvdb",
+		To: state.Endpoint{Instance: hostD, Machine: machine(4)}, Reason: "volume attached nowhere", Step: state.StepDone,
 		Created: ha, Updated: ha.Add(40 * time.Second), Finished: ha.Add(40 * time.Second),
-		Timeline: []controller.StepRecord{{Step: controller.StepPlanned, Start: ha, End: ha, Attempts: 1, Leader: hostA}},
+		Timeline: []state.StepRecord{{Step: state.StepPlanned, Start: ha, End: ha, Attempts: 1, Leader: hostA}},
 	})
 	put(t, cli, k.HistoryRecord(volA, "20260226T000000.000Z-broken"), `{"id": 7}`)
-	put(t, cli, k.DampingVolume(volA), controller.Damping{Failovers: []time.Time{created}})
+	put(t, cli, k.DampingVolume(volA), state.Damping{Failovers: []time.Time{created}})
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -22,21 +22,21 @@ func TestPauseResumeRoundTrip(t *testing.T) {
 	tests := []struct {
 		name      string
 		args      []string
-		key       func(controller.Keys) string
+		key       func(state.Keys) string
 		reason    string
 		wantUntil *time.Time
 	}{
-		{"global", []string{"--reason", "etcd maintenance"}, controller.Keys.Pause, "etcd maintenance", nil},
-		{"global for 90m", []string{"--reason", "etcd maintenance", "--for", "90m"}, controller.Keys.Pause, "etcd maintenance", new(at(90 * time.Minute))},
+		{"global", []string{"--reason", "etcd maintenance"}, state.Keys.Pause, "etcd maintenance", nil},
+		{"global for 90m", []string{"--reason", "etcd maintenance", "--for", "90m"}, state.Keys.Pause, "etcd maintenance", new(at(90 * time.Minute))},
 		{"volume", []string{"--volume", volA, "--reason", "restore test"},
-			func(k controller.Keys) string { return k.VolumePause(volA) }, "restore test", nil},
+			func(k state.Keys) string { return k.VolumePause(volA) }, "restore test", nil},
 		{"volume for 1.5s rounds up", []string{"--volume", volA, "--reason", "restore test", "--for", "1500ms"},
-			func(k controller.Keys) string { return k.VolumePause(volA) }, "restore test", new(at(2 * time.Second))},
+			func(k state.Keys) string { return k.VolumePause(volA) }, "restore test", new(at(2 * time.Second))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			prefix := testPrefix(t)
-			key := tc.key(controller.Keys{Prefix: prefix})
+			key := tc.key(state.Keys{Prefix: prefix})
 			r := runCLI(t, cliEnv(nil), cmdArgs(prefix, append([]string{"pause"}, tc.args...)...)...)
 			require.Equal(t, 0, r.code, "pause: stderr %s", r.stderr)
 			require.Contains(t, r.stdout, key)
@@ -44,7 +44,7 @@ func TestPauseResumeRoundTrip(t *testing.T) {
 			resp, err := cli.Get(t.Context(), key)
 			require.NoError(t, err)
 			require.Len(t, resp.Kvs, 1, "got no value at %s", key)
-			p, inForce, err := controller.ParsePause(resp.Kvs[0].Value, testNow)
+			p, inForce, err := state.ParsePause(resp.Kvs[0].Value, testNow)
 			require.NoError(t, err, "the controller must parse what the CLI wrote")
 			require.True(t, inForce)
 			require.Equal(t, tc.reason, p.Reason)
@@ -135,7 +135,7 @@ func TestSwitchover(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			prefix := testPrefix(t)
 			seedCluster(t, cli, prefix)
-			k := controller.Keys{Prefix: prefix}
+			k := state.Keys{Prefix: prefix}
 			before := keysUnder(t, cli, prefix)
 			r := runCLI(t, cliEnv(nil), cmdArgs(prefix, "switchover", tc.volume, "--to", tc.to)...)
 			require.Equal(t, tc.code, r.code, "exit: stdout %s stderr %s", r.stdout, r.stderr)
@@ -147,7 +147,7 @@ func TestSwitchover(t *testing.T) {
 			resp, err := cli.Get(t.Context(), k.VolumeSwitchover(tc.volume))
 			require.NoError(t, err)
 			require.Len(t, resp.Kvs, 1)
-			sw, inForce, err := controller.ParseSwitchover(resp.Kvs[0].Value, testNow)
+			sw, inForce, err := state.ParseSwitchover(resp.Kvs[0].Value, testNow)
 			require.NoError(t, err, "the controller must parse what the CLI wrote")
 			require.True(t, inForce)
 			require.Equal(t, tc.to, sw.To)
@@ -197,12 +197,12 @@ func TestStatusJSON(t *testing.T) {
 		Prefix    string    `json:"prefix"`
 		Revision  int64     `json:"revision"`
 		Leader    *struct{ Instance, Key string }
-		Hosts     []controller.Host   `json:"hosts"`
-		InFlight  []controller.Record `json:"inFlight"`
-		LastMoves []controller.Record `json:"lastMoves"`
+		Hosts     []state.Host   `json:"hosts"`
+		InFlight  []state.Record `json:"inFlight"`
+		LastMoves []state.Record `json:"lastMoves"`
 		Volumes   []struct {
 			Volume, Owner, AZ, Paused, Moving string
-			Witnesses                         []controller.Report
+			Witnesses                         []state.Report
 		} `json:"volumes"`
 		Overrides []struct {
 			Key, Volume, Kind, State, Error, Reason, Value string
@@ -272,7 +272,7 @@ func TestHistory(t *testing.T) {
 			r := runCLI(t, cliEnv(nil), cmdArgs(prefix, append(append([]string{"history"}, tc.args...), "--json")...)...)
 			require.Equal(t, 0, r.code, r.stderr)
 			var h struct {
-				Records    []controller.Record
+				Records    []state.Record
 				Unreadable []struct{ Key, Error string }
 			}
 			require.NoError(t, json.Unmarshal([]byte(r.stdout), &h))

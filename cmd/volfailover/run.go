@@ -22,6 +22,7 @@ import (
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/state"
 )
 
 // runFlags holds what `run` needs beyond controller.Options.
@@ -129,7 +130,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 // options completes and checks the controller options; every problem names its flag.
 func (f *runFlags) options(ctx context.Context, env adminEnv, log zerolog.Logger) (controller.Options, error) {
 	o := f.o
-	o.FencePolicy = controller.FencePolicy(f.fencePolicy)
+	o.FencePolicy = state.FencePolicy(f.fencePolicy)
 	o.Version = version
 	o.Logger = log
 	if o.EtcdUsername != "" {

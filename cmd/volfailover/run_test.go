@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 func runEnv(vars map[string]string) adminEnv {
@@ -64,7 +65,7 @@ func TestRunOptionsFromFlagsAndEnv(t *testing.T) {
 	require.Equal(t, 30*time.Minute, o.Cooldown, "cooldown from VOLFAILOVER_COOLDOWN")
 	require.True(t, o.DryRun, "dry-run from VOLFAILOVER_DRY_RUN")
 	require.Equal(t, 5, o.Witnesses, "witnesses from the flag")
-	require.Equal(t, controller.FenceStrict, o.FencePolicy)
+	require.Equal(t, state.FenceStrict, o.FencePolicy)
 	require.Equal(t, "pw", o.EtcdPassword, "password from VOLFAILOVER_ETCD_PASSWORD")
 	require.Equal(t, "i-0123456789abcdef0", o.InstanceID)
 	require.Equal(t, "/volfailover", o.KeyPrefix, "default prefix")

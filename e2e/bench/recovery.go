@@ -11,8 +11,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/sandbox"
+	"github.com/volfailover/volfailover/state"
 )
 
 // Phases of a recovery, in order, as the report and the chart name them.
@@ -24,9 +24,9 @@ import (
 var Phases = []string{"detection", "fence", "detach", "attach", "metadata", "reschedule", "postgres start", "first write"}
 
 // stepPhase names the journal step that ends each phase.
-var stepPhase = map[controller.Step]string{
-	controller.StepFenced: "fence", controller.StepDetached: "detach", controller.StepAttached: "attach",
-	controller.StepMetadataMoved: "metadata", controller.StepRescheduled: "reschedule", controller.StepVerified: "verify",
+var stepPhase = map[state.Step]string{
+	state.StepFenced: "fence", state.StepDetached: "detach", state.StepAttached: "attach",
+	state.StepMetadataMoved: "metadata", state.StepRescheduled: "reschedule", state.StepVerified: "verify",
 }
 
 // RecoveryRun is one owner kill.
@@ -155,7 +155,7 @@ func (s *sbox) recoverOnce(ctx context.Context) (RecoveryRun, error) {
 	if err := s.sb.KillHost(ctx, owner.Name, false); err != nil {
 		return r, fmt.Errorf("kill owner %s: %w", owner.Name, err)
 	}
-	var rec *controller.Record
+	var rec *state.Record
 	var back time.Time
 	err = waitUntil(ctx, 4*time.Minute, "the failover to finish and a commit on the new owner", func() bool {
 		if back.IsZero() {
@@ -168,10 +168,10 @@ func (s *sbox) recoverOnce(ctx context.Context) (RecoveryRun, error) {
 				}
 			}
 		}
-		if rec == nil || rec.Step != controller.StepDone {
+		if rec == nil || rec.Step != state.StepDone {
 			rec = s.latestRecord(ctx, vol, t0)
 		}
-		return !back.IsZero() && rec != nil && rec.Step == controller.StepDone
+		return !back.IsZero() && rec != nil && rec.Step == state.StepDone
 	})
 	if err != nil {
 		return r, fmt.Errorf("%w (record %+v)", err, rec)
@@ -201,11 +201,11 @@ func (s *sbox) recoverOnce(ctx context.Context) (RecoveryRun, error) {
 			d := st.End.Sub(st.Start)
 			r.JournalStepsMs[p] = ms(d)
 			switch st.Step {
-			case controller.StepRescheduled, controller.StepVerified:
+			case state.StepRescheduled, state.StepVerified:
 			default:
 				r.PhasesMs[p] = ms(d)
 			}
-			if st.Step == controller.StepMetadataMoved {
+			if st.Step == state.StepMetadataMoved {
 				metaEnd = st.End
 			}
 		}
@@ -231,9 +231,9 @@ func (s *sbox) recoverOnce(ctx context.Context) (RecoveryRun, error) {
 
 // latestRecord returns the volume's move created after t0: the in-progress
 // journal record, else the newest history record.
-func (s *sbox) latestRecord(ctx context.Context, vol string, t0 time.Time) *controller.Record {
+func (s *sbox) latestRecord(ctx context.Context, vol string, t0 time.Time) *state.Record {
 	if resp, err := s.cli.Get(ctx, s.keys.JournalVolume(vol)); err == nil && len(resp.Kvs) == 1 {
-		if r, err := controller.ParseRecord(resp.Kvs[0].Value); err == nil && r.Created.After(t0) {
+		if r, err := state.ParseRecord(resp.Kvs[0].Value, resp.Kvs[0].CreateRevision); err == nil && r.Created.After(t0) {
 			return r
 		}
 	}
@@ -241,7 +241,7 @@ func (s *sbox) latestRecord(ctx context.Context, vol string, t0 time.Time) *cont
 	if err != nil || len(resp.Kvs) == 0 {
 		return nil
 	}
-	r, err := controller.ParseRecord(resp.Kvs[0].Value)
+	r, err := state.ParseRecord(resp.Kvs[0].Value, resp.Kvs[0].CreateRevision)
 	if err != nil || !r.Created.After(t0) {
 		return nil
 	}

@@ -8,9 +8,9 @@ import (
 	"github.com/rs/zerolog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
 	"github.com/volfailover/volfailover/e2e/sandbox"
+	"github.com/volfailover/volfailover/state"
 )
 
 // SandboxConfig is what the sandbox benchmarks need to bring a sandbox up.
@@ -34,7 +34,7 @@ type SandboxConfig struct {
 type sbox struct {
 	sb   *sandbox.Sandbox
 	cli  *clientv3.Client
-	keys controller.Keys
+	keys state.Keys
 	log  *simLog
 }
 
@@ -65,7 +65,7 @@ func startSandbox(ctx context.Context, c SandboxConfig) (*sbox, error) {
 		_ = sb.Close()
 		return nil, fmt.Errorf("etcd client for the sandbox: %w", err)
 	}
-	return &sbox{sb: sb, cli: cli, keys: controller.Keys{Prefix: "/volfailover"}, log: sl}, nil
+	return &sbox{sb: sb, cli: cli, keys: state.Keys{Prefix: state.DefaultPrefix}, log: sl}, nil
 }
 
 func (s *sbox) close() error {

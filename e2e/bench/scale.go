@@ -11,8 +11,8 @@ import (
 	"github.com/rs/zerolog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/state"
 )
 
 // ScaleConfig sizes the scale benchmark.
@@ -464,7 +464,7 @@ func (w *world) detection(ctx context.Context, t0 time.Time) (Summary, error) {
 			return Summary{}, fmt.Errorf("read failover records under %s: %w", prefix, err)
 		}
 		for _, kv := range resp.Kvs {
-			r, err := controller.ParseRecord(kv.Value)
+			r, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 			if err != nil || r.Created.Before(t0) {
 				continue
 			}
@@ -475,7 +475,7 @@ func (w *world) detection(ctx context.Context, t0 time.Time) (Summary, error) {
 }
 
 // leaderID returns the instance holding the election, "" when none does.
-func leaderID(ctx context.Context, cli *clientv3.Client, keys controller.Keys) (string, error) {
+func leaderID(ctx context.Context, cli *clientv3.Client, keys state.Keys) (string, error) {
 	resp, err := cli.Get(ctx, keys.Election()+"/", clientv3.WithFirstCreate()...)
 	if err != nil {
 		return "", fmt.Errorf("read election %s: %w", keys.Election(), err)

@@ -16,10 +16,10 @@ import (
 	"github.com/rs/zerolog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
 	"github.com/volfailover/volfailover/e2e/embedetcd"
 	"github.com/volfailover/volfailover/e2e/fleetsim"
+	"github.com/volfailover/volfailover/state"
 )
 
 // Zones of the scale world; owners are spread over all three, spare hosts
@@ -66,7 +66,7 @@ type simHost struct {
 type world struct {
 	dir   string
 	hosts []simHost
-	keys  controller.Keys
+	keys  state.Keys
 
 	etcd      *embedetcd.Server
 	etcdURL   string
@@ -124,7 +124,7 @@ func layout(volumes, spares, doomed, net int) []simHost {
 
 // startWorld brings up everything but the real agents.
 func startWorld(ctx context.Context, dir string, hosts []simHost, profile ec2sim.Profile, sessionTTL time.Duration, log zerolog.Logger) (_ *world, err error) {
-	w := &world{dir: dir, hosts: hosts, keys: controller.Keys{Prefix: "/volfailover"}, probes: &ProbeLog{},
+	w := &world{dir: dir, hosts: hosts, keys: state.Keys{Prefix: state.DefaultPrefix}, probes: &ProbeLog{},
 		standins: map[int]*StandIn{}, dead: map[string]bool{}, leases: map[string]clientv3.LeaseID{}, keepCancel: map[string]context.CancelFunc{}}
 	defer func() {
 		if err != nil {
@@ -282,7 +282,7 @@ func (w *world) register(ctx context.Context, ttl time.Duration) error {
 		if h.Real {
 			continue
 		}
-		b, err := json.Marshal(controller.Host{Instance: h.Instance, Machine: h.Machine, AZ: h.AZ, PrivateIP: h.IP,
+		b, err := json.Marshal(state.Host{Instance: h.Instance, Machine: h.Machine, AZ: h.AZ, PrivateIP: h.IP,
 			HealthURL: w.healthURL + "/healthz/" + h.Instance, Version: "bench-sim", Since: now})
 		if err != nil {
 			return fmt.Errorf("encode registry entry of %s: %w", h.Instance, err)

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/volfailover/volfailover/alert"
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 // Scenarios 1-3: the owner host crashes; the volume moves to a peer of its AZ.
@@ -43,11 +43,11 @@ func TestOwnerCrash(t *testing.T) {
 			t.Logf("leader %s; %s -> %s, planned after %s, answered after %s", leader, w.hostOf(rec.From.Instance), owner.Name,
 				rec.Created.Sub(t0).Round(time.Millisecond), answered.Sub(t0).Round(time.Millisecond))
 
-			require.Equal(t, controller.KindFailover, rec.Kind, "got move kind %s want failover", rec.Kind)
+			require.Equal(t, state.KindFailover, rec.Kind, "got move kind %s want failover", rec.Kind)
 			require.Equal(t, w.host("core1").InstanceID, rec.From.Instance, "got from %s want core1", w.hostOf(rec.From.Instance))
 			require.Equal(t, owner.InstanceID, rec.To.Instance, "journal names %s, EC2 has %s", w.hostOf(rec.To.Instance), owner.Name)
 			require.Equal(t, w.host("core1").AZ, owner.AZ, "got new owner in %s want the volume's zone", owner.AZ)
-			require.Equal(t, controller.StepDone, rec.Step, "got final step %s", rec.Step)
+			require.Equal(t, state.StepDone, rec.Step, "got final step %s", rec.Step)
 			if tc.leaderOnOwner {
 				require.NotEqual(t, w.host("core1").InstanceID, rec.Timeline[0].Leader, "the dead leader cannot have planned the failover")
 			}
@@ -146,7 +146,7 @@ func TestRevivedOwnerIsTargetAgain(t *testing.T) {
 	w.put(w.keys.VolumeSwitchover(w.sb.Volume()), fmt.Sprintf(`{"to":%q,"reason":"e2e: move back to the repaired core1"}`, w.host("core1").InstanceID))
 	back, answered := w.waitServed(failoverDeadline, owner.Name)
 	require.Equal(t, "core1", back.Name, "got owner %s want core1", back.Name)
-	require.Equal(t, controller.KindSwitchover, w.lastMove(t1).Kind)
+	require.Equal(t, state.KindSwitchover, w.lastMove(t1).Kind)
 	require.Empty(t, w.hook.find(alert.KindNoTarget), "the revived core1 must be eligible, got no_target pages")
 	timings.add(t.Name(), "switchover back to the revived host", answered.Sub(t1))
 	w.settle(back)

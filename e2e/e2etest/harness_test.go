@@ -25,9 +25,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/volfailover/volfailover/alert"
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/sandbox"
 	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/state"
 )
 
 // The instant profile's controller timing (e2e/sandbox/config.go).
@@ -61,7 +61,7 @@ type world struct {
 	sb    *sandbox.Sandbox
 	cli   *clientv3.Client
 	fleet *fleet.Client
-	keys  controller.Keys
+	keys  state.Keys
 	mon   *Monitor
 	hook  *pageHook
 	o     worldOptions
@@ -92,7 +92,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	if o.cooldown == 0 {
 		o.cooldown = time.Minute
 	}
-	w := &world{t: t, name: t.Name(), o: o, keys: controller.Keys{Prefix: "/volfailover"}, hook: newPageHook(t)}
+	w := &world{t: t, name: t.Name(), o: o, keys: state.Keys{Prefix: "/volfailover"}, hook: newPageHook(t)}
 	// Not t.TempDir: its parents are 0700, which the postgres user cannot traverse.
 	dir, err := os.MkdirTemp("", "volfailover-e2e-")
 	require.NoError(t, err, "sandbox dir")
@@ -281,12 +281,12 @@ func (w *world) leader() string {
 }
 
 // journal is the move in progress, nil if none.
-func (w *world) journal() *controller.Record {
+func (w *world) journal() *state.Record {
 	resp, err := w.cli.Get(w.ctx, w.keys.JournalVolume(w.sb.Volume()))
 	if err != nil || len(resp.Kvs) != 1 {
 		return nil
 	}
-	var r controller.Record
+	var r state.Record
 	if json.Unmarshal(resp.Kvs[0].Value, &r) != nil {
 		return nil
 	}
@@ -294,14 +294,14 @@ func (w *world) journal() *controller.Record {
 }
 
 // history lists the completed moves created after since, oldest first.
-func (w *world) history(since time.Time) []controller.Record {
+func (w *world) history(since time.Time) []state.Record {
 	resp, err := w.cli.Get(w.ctx, w.keys.HistoryVolume(w.sb.Volume()), clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 	if err != nil {
 		return nil
 	}
-	var out []controller.Record
+	var out []state.Record
 	for _, kv := range resp.Kvs {
-		var r controller.Record
+		var r state.Record
 		if json.Unmarshal(kv.Value, &r) == nil && !r.Created.Before(since) {
 			out = append(out, r)
 		}
@@ -541,7 +541,7 @@ func (w *world) settle(owner sandbox.Host) {
 }
 
 // lastMove is the newest completed move created after since.
-func (w *world) lastMove(since time.Time) controller.Record {
+func (w *world) lastMove(since time.Time) state.Record {
 	w.t.Helper()
 	h := w.history(since)
 	require.NotEmpty(w.t, h, "no completed move of %s since %s", w.sb.Volume(), since.Format("15:04:05.000"))

@@ -11,28 +11,28 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/state"
 )
 
 // stepMutation says whether a controller's EC2 call or fleet request is the
 // mutation that carries out a step, so repeats can be counted.
-func stepMutation(step controller.Step, vol string, c *ec2Call, r *fleetRequest) bool {
+func stepMutation(step state.Step, vol string, c *ec2Call, r *fleetRequest) bool {
 	switch {
 	case c != nil && c.Mutating():
 		switch step {
-		case controller.StepFenced:
+		case state.StepFenced:
 			return c.Action == "StopInstances"
-		case controller.StepDetached:
+		case state.StepDetached:
 			return c.Action == "DetachVolume"
-		case controller.StepAttached:
+		case state.StepAttached:
 			return c.Action == "AttachVolume" || c.Action == "CreateTags"
 		}
 	case r != nil && r.Mutating():
 		switch step {
-		case controller.StepMetadataMoved:
+		case state.StepMetadataMoved:
 			return r.Method == "PATCH" && strings.HasSuffix(r.Path, "/machines")
-		case controller.StepRescheduled:
+		case state.StepRescheduled:
 			return r.Method == "PUT" && strings.Contains(r.Path, "/units/postgres@"+vol)
 		}
 	}
@@ -44,22 +44,22 @@ func stepMutation(step controller.Step, vol string, c *ec2Call, r *fleetRequest)
 // kill lands inside the step; the new leader must finish from the journal
 // without repeating any step the dead leader completed.
 func TestLeaderKilledMidFailover(t *testing.T) {
-	prev := map[controller.Step]controller.Step{}
-	for i := 1; i < len(controller.Steps); i++ {
-		prev[controller.Steps[i]] = controller.Steps[i-1]
+	prev := map[state.Step]state.Step{}
+	for i := 1; i < len(state.Steps); i++ {
+		prev[state.Steps[i]] = state.Steps[i-1]
 	}
 	for _, tc := range []struct {
-		step controller.Step
+		step state.Step
 		// slow is the EC2 action delayed while the step runs ("" = none: the
 		// kill follows the previous step's journal write at once).
 		slow string
 	}{
-		{step: controller.StepFenced, slow: "StopInstances"},
-		{step: controller.StepDetached, slow: "DetachVolume"},
-		{step: controller.StepAttached, slow: "AttachVolume"},
-		{step: controller.StepMetadataMoved},
-		{step: controller.StepRescheduled},
-		{step: controller.StepVerified},
+		{step: state.StepFenced, slow: "StopInstances"},
+		{step: state.StepDetached, slow: "DetachVolume"},
+		{step: state.StepAttached, slow: "AttachVolume"},
+		{step: state.StepMetadataMoved},
+		{step: state.StepRescheduled},
+		{step: state.StepVerified},
 	} {
 		t.Run(string(tc.step), func(t *testing.T) {
 			w := newWorld(t, worldOptions{})
@@ -74,7 +74,7 @@ func TestLeaderKilledMidFailover(t *testing.T) {
 
 			// Wait for the journal to show the step before ours as done.
 			// A tight poll: the later steps take milliseconds.
-			var atKill *controller.Record
+			var atKill *state.Record
 			deadline := time.Now().Add(failoverDeadline)
 			tick := time.NewTicker(3 * time.Millisecond)
 			for atKill == nil {
@@ -96,7 +96,7 @@ func TestLeaderKilledMidFailover(t *testing.T) {
 			killAt := w.signalController(oldHost, syscall.SIGKILL)
 			landed := "unknown"
 			if r := w.journal(); r != nil {
-				next, _ := nextStep(r.Step)
+				next, _ := r.Step.Next()
 				landed = string(next)
 			} else {
 				landed = "after done"
@@ -116,17 +116,17 @@ func TestLeaderKilledMidFailover(t *testing.T) {
 			timings.add(t.Name(), "kill of owner to postgres answering", answered.Sub(t0))
 			timings.add(t.Name(), "kill of leader to postgres answering", answered.Sub(killAt))
 			require.Equal(t, atKill.ID, rec.ID, "the new leader must finish the same record, not plan another")
-			require.Equal(t, controller.StepDone, rec.Step)
+			require.Equal(t, state.StepDone, rec.Step)
 
 			// Steps the dead leader completed were not repeated by anyone after the kill.
-			var done []controller.Step
-			for _, s := range controller.Steps[1:] {
+			var done []state.Step
+			for _, s := range state.Steps[1:] {
 				if stepIndex(s) <= stepIndex(atKill.Step) {
 					done = append(done, s)
 				}
 			}
-			counts := map[controller.Step]int{}
-			for _, s := range controller.Steps[1:] {
+			counts := map[state.Step]int{}
+			for _, s := range state.Steps[1:] {
 				for _, c := range w.ec2Since(t0) {
 					if strings.Contains(c.UserAgent, "volfailover") && stepMutation(s, vol, &c, nil) {
 						counts[s]++
@@ -163,21 +163,13 @@ func TestLeaderKilledMidFailover(t *testing.T) {
 	}
 }
 
-func stepIndex(s controller.Step) int {
-	for i, x := range controller.Steps {
+func stepIndex(s state.Step) int {
+	for i, x := range state.Steps {
 		if x == s {
 			return i
 		}
 	}
 	return -1
-}
-
-func nextStep(s controller.Step) (controller.Step, bool) {
-	i := stepIndex(s)
-	if i < 0 || i+1 >= len(controller.Steps) {
-		return "", false
-	}
-	return controller.Steps[i+1], true
 }
 
 func keys(m map[string]bool) string {

@@ -12,12 +12,13 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
 	"github.com/volfailover/volfailover/e2e/fleetsim"
 	"github.com/volfailover/volfailover/e2e/sandbox"
+	"github.com/volfailover/volfailover/state"
 )
 
 type (
@@ -89,7 +90,7 @@ type MonitorOptions struct {
 type Monitor struct {
 	sb   *sandbox.Sandbox
 	cli  *clientv3.Client
-	keys controller.Keys
+	keys state.Keys
 	vol  string
 	o    MonitorOptions
 
@@ -111,7 +112,7 @@ type Monitor struct {
 	cuts            map[string]cut
 	pauses          []span // global or per-volume pause in force
 	switchovers     []span // a switchover request present
-	records         map[string]*controller.Record
+	records         map[string]*state.Record
 	lastLook        time.Time // of the last etcd read that succeeded
 	trace           []string
 	checks          int
@@ -145,13 +146,13 @@ func NewMonitor(sb *sandbox.Sandbox, cli *clientv3.Client, o MonitorOptions, onV
 		o.Grace = time.Second
 	}
 	if o.KeyPrefix == "" {
-		o.KeyPrefix = "/volfailover"
+		o.KeyPrefix = state.DefaultPrefix
 	}
 	return &Monitor{
-		sb: sb, cli: cli, keys: controller.Keys{Prefix: o.KeyPrefix}, vol: sb.Volume(), o: o,
+		sb: sb, cli: cli, keys: state.Keys{Prefix: o.KeyPrefix}, vol: sb.Volume(), o: o,
 		onViolation: onViolation, stop: make(chan struct{}),
 		sessions: map[string][]span{}, leads: map[string][]span{}, curLease: map[string]int64{},
-		cuts: map[string]cut{}, records: map[string]*controller.Record{},
+		cuts: map[string]cut{}, records: map[string]*state.Record{},
 	}
 }
 
@@ -338,7 +339,7 @@ type etcdView struct {
 	pause      bool
 	pauseWhy   string
 	switchover bool
-	records    []*controller.Record
+	records    []*state.Record
 }
 
 func (m *Monitor) readEtcd(ctx context.Context) (etcdView, error) {
@@ -364,36 +365,20 @@ func (m *Monitor) readEtcd(ctx context.Context) (etcdView, error) {
 	if kvs := r[1].GetResponseRange().Kvs; len(kvs) == 1 {
 		v.leader = string(kvs[0].Value)
 	}
-	now := time.Now()
+	// The overrides are judged by the leader's own parser: a value that does
+	// not parse pauses what it names, an expired one does not.
+	var global *mvccpb.KeyValue
 	if kvs := r[2].GetResponseRange().Kvs; len(kvs) == 1 {
-		if paused, why := pauseInForce(kvs[0].Value, now); paused {
-			v.pause, v.pauseWhy = true, "global: "+why
-		}
+		global = kvs[0]
 	}
-	for _, kv := range r[3].GetResponseRange().Kvs {
-		name := strings.TrimPrefix(string(kv.Key), k.Volumes()+m.vol+"/")
-		switch name {
-		case "switchover":
-			var sw struct {
-				To     string `json:"to"`
-				Reason string `json:"reason"`
-			}
-			if json.Unmarshal(kv.Value, &sw) == nil && sw.To != "" && sw.Reason != "" {
-				v.switchover = true
-			} else {
-				v.pause, v.pauseWhy = true, "unparseable switchover request"
-			}
-		case "pause":
-			if paused, why := pauseInForce(kv.Value, now); paused {
-				v.pause, v.pauseWhy = true, "volume: "+why
-			}
-		default: // an unknown override pauses the volume (docs/overrides.md)
-			v.pause, v.pauseWhy = true, "unknown override "+name
-		}
+	ov := k.ParseOverrides(global, r[3].GetResponseRange().Kvs, time.Now())
+	if why := ov.PausedReason(m.vol); why != "" {
+		v.pause, v.pauseWhy = true, why
 	}
+	_, v.switchover = ov.Switchovers[m.vol]
 	for _, rr := range []int{4, 5} {
 		for _, kv := range r[rr].GetResponseRange().Kvs {
-			var rec controller.Record
+			var rec state.Record
 			if err := json.Unmarshal(kv.Value, &rec); err != nil {
 				return v, fmt.Errorf("journal record %s: %w", kv.Key, err)
 			}
@@ -401,22 +386,6 @@ func (m *Monitor) readEtcd(ctx context.Context) (etcdView, error) {
 		}
 	}
 	return v, nil
-}
-
-// pauseInForce parses a pause value as the controller does: a value that
-// does not parse pauses; an until in the past does not.
-func pauseInForce(b []byte, now time.Time) (bool, string) {
-	var p struct {
-		Reason string     `json:"reason"`
-		Until  *time.Time `json:"until"`
-	}
-	if err := json.Unmarshal(b, &p); err != nil || p.Reason == "" {
-		return true, fmt.Sprintf("unparseable value %q", b)
-	}
-	if p.Until != nil && !now.Before(*p.Until) {
-		return false, ""
-	}
-	return true, p.Reason
 }
 
 // absorbEtcd updates the spans from one etcd look; m.mu is held.
@@ -495,12 +464,12 @@ func toggle(spans []span, on bool, now, closeAt time.Time) []span {
 
 // judgeRecords checks invariant 5 on every move seen; m.mu is held.
 func (m *Monitor) judgeRecords(now time.Time) *Violation {
-	recs := make([]*controller.Record, 0, len(m.records))
+	recs := make([]*state.Record, 0, len(m.records))
 	for _, r := range m.records {
 		recs = append(recs, r)
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Created.Before(recs[j].Created) })
-	var lastAuto *controller.Record
+	var lastAuto *state.Record
 	for _, r := range recs {
 		if r.Created.Before(m.start) {
 			continue
@@ -513,12 +482,12 @@ func (m *Monitor) judgeRecords(now time.Time) *Violation {
 				return m.violate(NoFailoverHeld, now, "%s %s of %s planned at %s while paused since %s", r.Kind, r.ID, r.Volume, r.Created.Format("15:04:05.000"), p.From.Format("15:04:05.000"))
 			}
 			for _, st := range r.Timeline {
-				if st.Step != controller.StepPlanned && held.covers(st.Start, 0, 0) {
+				if st.Step != state.StepPlanned && held.covers(st.Start, 0, 0) {
 					return m.violate(NoFailoverHeld, now, "%s %s of %s started step %s at %s while paused since %s", r.Kind, r.ID, r.Volume, st.Step, st.Start.Format("15:04:05.000"), p.From.Format("15:04:05.000"))
 				}
 			}
 		}
-		if r.Kind != controller.KindFailover || m.requested(r.Created) {
+		if r.Kind != state.KindFailover || m.requested(r.Created) {
 			continue
 		}
 		if lastAuto != nil && m.o.Cooldown > 0 && r.Created.Sub(lastAuto.Created) < m.o.Cooldown-50*time.Millisecond {
@@ -616,10 +585,10 @@ func compactParams(p map[string][]string) string {
 }
 
 // Records returns every move the monitor saw, oldest first.
-func (m *Monitor) Records() []*controller.Record {
+func (m *Monitor) Records() []*state.Record {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]*controller.Record, 0, len(m.records))
+	out := make([]*state.Record, 0, len(m.records))
 	for _, r := range m.records {
 		out = append(out, r)
 	}

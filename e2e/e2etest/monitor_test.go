@@ -16,7 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/volfailover/volfailover/controller"
+	"github.com/volfailover/volfailover/state"
 )
 
 // TestMonitorCatchesViolations breaks invariants 1, 4 and 5 by hand on a
@@ -71,7 +71,7 @@ func TestMonitorCatchesViolations(t *testing.T) {
 	}, func() {})
 
 	// 5: a failover recorded while the cluster is paused.
-	rec := controller.Record{ID: "20990101T000000.000Z-e2e00000", Kind: controller.KindFailover, Volume: vol, Step: controller.StepDone}
+	rec := state.Record{ID: "20990101T000000.000Z-e2e00000", Kind: state.KindFailover, Volume: vol, Step: state.StepDone}
 	key := w.keys.HistoryRecord(vol, rec.ID)
 	check(NoFailoverHeld, func() {
 		w.put(w.keys.Pause(), `{"reason":"e2e monitor test"}`)

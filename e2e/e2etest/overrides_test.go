@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/volfailover/volfailover/alert"
-	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/state"
 )
 
 const pausedLogLine = "owner is dead but the volume is paused"
@@ -92,23 +92,23 @@ func TestPause(t *testing.T) {
 	t2 := w.kill(owner2.Name, false)
 	w.waitFor(failoverDeadline, "the failover fenced", func() (bool, string) {
 		r := w.journal()
-		return r != nil && r.Step == controller.StepFenced, "not yet"
+		return r != nil && r.Step == state.StepFenced, "not yet"
 	})
 	w.put(w.keys.VolumePause(vol), `{"reason":"e2e: hold it"}`)
 	w.waitFor(10*time.Second, "the in-flight detach step done", func() (bool, string) {
 		r := w.journal()
-		return r != nil && r.Step == controller.StepDetached, "not yet"
+		return r != nil && r.Step == state.StepDetached, "not yet"
 	})
 	w.hold(2*time.Second, "the move held after the detach", func() (bool, string) {
 		r := w.journal()
-		return r != nil && r.Step == controller.StepDetached, "moved on"
+		return r != nil && r.Step == state.StepDetached, "moved on"
 	})
 	resumed = time.Now()
 	w.del(w.keys.VolumePause(vol))
 	owner3, answered := w.waitServed(failoverDeadline, owner2.Name)
 	timings.add(t.Name(), "mid-failover resume to postgres", answered.Sub(resumed))
 	rec := w.lastMove(t2)
-	require.Equal(t, controller.StepDone, rec.Step)
+	require.Equal(t, state.StepDone, rec.Step)
 	w.settle(owner3)
 }
 
@@ -124,7 +124,7 @@ func TestSwitchover(t *testing.T) {
 	timings.add(t.Name(), "request to postgres answering", answered.Sub(t0))
 	require.Equal(t, "core3", owner.Name, "got new owner %s want the requested core3", owner.Name)
 	rec := w.lastMove(t0)
-	require.Equal(t, controller.KindSwitchover, rec.Kind)
+	require.Equal(t, state.KindSwitchover, rec.Kind)
 	require.Zero(t, w.count(w.keys.VolumeSwitchover(vol)), "the switchover key must be removed when done")
 	for _, c := range w.ec2Since(t0) {
 		require.NotEqual(t, "StopInstances", c.Action, "a switchover stops no instance")

@@ -7,25 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestPauseInForce(t *testing.T) {
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		name, value string
-		want        bool
-	}{
-		{"reason only", `{"reason":"maintenance"}`, true},
-		{"until in the future", `{"reason":"drill","until":"2026-03-01T13:00:00Z"}`, true},
-		{"until passed", `{"reason":"drill","until":"2026-03-01T11:00:00Z"}`, false},
-		{"not JSON pauses", `pause please`, true},
-		{"no reason pauses", `{}`, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, _ := pauseInForce([]byte(tc.value), now)
-			require.Equal(t, tc.want, got, "got %t want %t for %s", got, tc.want, tc.value)
-		})
-	}
-}
-
 func TestSpans(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }

@@ -1,4 +1,4 @@
-package admin
+package state
 
 import (
 	"bytes"
@@ -6,7 +6,8 @@ import (
 	"errors"
 )
 
-// decodeStrict decodes one JSON object, rejecting unknown fields and trailing data.
+// decodeStrict decodes one JSON object, rejecting unknown fields and trailing
+// data: a value an operator wrote by hand must mean exactly what it says.
 func decodeStrict(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

@@ -1,9 +1,23 @@
-package controller
+package state
 
 import (
 	"fmt"
 	"strings"
 )
+
+// DefaultPrefix is the key prefix volfailover runs under unless told
+// otherwise; the controller and the CLI must agree on it, so it lives here.
+const DefaultPrefix = "/volfailover"
+
+// CheckPrefix applies the one rule for a key prefix: it starts with / and does
+// not end with /, so that Keys can join names with "/" without doubling or
+// dropping one.
+func CheckPrefix(p string) error {
+	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || len(p) < 2 {
+		return fmt.Errorf("prefix %q must start with / and not end with /", p)
+	}
+	return nil
+}
 
 // Keys is the etcd key layout under the prefix. Everything volfailover stores
 // lives here, so an operator can read (and, for overrides, write) it with etcdctl:
@@ -80,8 +94,10 @@ func (k Keys) VolumeSwitchover(volume string) string { return k.Volumes() + volu
 // Outbox is the alert package's outbox prefix.
 func (k Keys) Outbox() string { return k.Prefix + "/outbox/" }
 
-// parseVolumeKey splits "<prefix>/volumes/<vol>/<name>" into vol and name.
-func (k Keys) parseVolumeKey(key string) (volume, name string, err error) {
+// ParseVolumeKey splits "<prefix>/volumes/<volume>/<name>" into volume and name.
+// When only the name is wrong the volume is still returned, so a caller can
+// pause the volume a malformed override names.
+func (k Keys) ParseVolumeKey(key string) (volume, name string, err error) {
 	rest, ok := strings.CutPrefix(key, k.Volumes())
 	if !ok {
 		return "", "", fmt.Errorf("key %q is not under %q", key, k.Volumes())
@@ -93,8 +109,8 @@ func (k Keys) parseVolumeKey(key string) (volume, name string, err error) {
 	return volume, name, nil
 }
 
-// parseWitnessKey splits "<prefix>/witness/<owner>/<witness>".
-func (k Keys) parseWitnessKey(key string) (owner, witness string, err error) {
+// ParseWitnessKey splits "<prefix>/witness/<owner>/<witness>".
+func (k Keys) ParseWitnessKey(key string) (owner, witness string, err error) {
 	rest, ok := strings.CutPrefix(key, k.Witness())
 	if !ok {
 		return "", "", fmt.Errorf("key %q is not under %q", key, k.Witness())

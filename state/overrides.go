@@ -1,9 +1,6 @@
-package controller
+package state
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -66,18 +63,6 @@ func (o Overrides) PausedReason(volume string) string {
 	return ""
 }
 
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON object")
-	}
-	return nil
-}
-
 // ParsePause decodes a pause value; inForce is false once Until has passed.
 func ParsePause(b []byte, now time.Time) (p PauseOverride, inForce bool, err error) {
 	if err := decodeStrict(b, &p); err != nil {
@@ -94,7 +79,7 @@ func ParseSwitchover(b []byte, now time.Time) (s SwitchoverOverride, inForce boo
 	if err := decodeStrict(b, &s); err != nil {
 		return s, false, fmt.Errorf("switchover value %q: %w", b, err)
 	}
-	if !instanceIDRe.MatchString(s.To) {
+	if !ValidInstanceID(s.To) {
 		return s, false, fmt.Errorf("switchover value %q: field to %q is not an instance ID", b, s.To)
 	}
 	if strings.TrimSpace(s.Reason) == "" {
@@ -103,9 +88,11 @@ func ParseSwitchover(b []byte, now time.Time) (s SwitchoverOverride, inForce boo
 	return s, s.Until == nil || now.Before(*s.Until), nil
 }
 
-// parseOverrides reads the global pause key (nil if absent) and everything under
-// <prefix>/volumes/. Any value that does not parse pauses what it names.
-func (k Keys) parseOverrides(global *mvccpb.KeyValue, volumes []*mvccpb.KeyValue, now time.Time) Overrides {
+// ParseOverrides reads the global pause key (nil if absent) and the keys under
+// Volumes() as the leader does: any value that does not parse pauses what it
+// names. The CLI and the end-to-end monitor call it too, so all three judge
+// an operator's keys alike.
+func (k Keys) ParseOverrides(global *mvccpb.KeyValue, volumes []*mvccpb.KeyValue, now time.Time) Overrides {
 	o := Overrides{Paused: map[string]PauseOverride{}, Switchovers: map[string]SwitchoverOverride{}, badVolumes: map[string]bool{}}
 	if global != nil {
 		p, inForce, err := ParsePause(global.Value, now)
@@ -118,7 +105,7 @@ func (k Keys) parseOverrides(global *mvccpb.KeyValue, volumes []*mvccpb.KeyValue
 		}
 	}
 	for _, kv := range volumes {
-		vol, name, err := k.parseVolumeKey(string(kv.Key))
+		vol, name, err := k.ParseVolumeKey(string(kv.Key))
 		if err != nil {
 			o.Bad = append(o.Bad, BadOverride{Key: string(kv.Key), Err: err})
 			if vol != "" {
