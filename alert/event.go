@@ -35,6 +35,7 @@ const (
 	KindFailoverStarted   Kind = "failover_started"
 	KindFailoverCompleted Kind = "failover_completed"
 	KindStepOverdue       Kind = "step_overdue"
+	KindStepFailed        Kind = "step_failed"
 	KindNoTarget          Kind = "no_target"
 	KindFenceUnconfirmed  Kind = "fence_unconfirmed"
 	KindFlapDamped        Kind = "flap_damped"
@@ -51,7 +52,7 @@ const (
 )
 
 var knownKinds = map[Kind]bool{
-	KindFailoverStarted: true, KindFailoverCompleted: true, KindStepOverdue: true,
+	KindFailoverStarted: true, KindFailoverCompleted: true, KindStepOverdue: true, KindStepFailed: true,
 	KindNoTarget: true, KindFenceUnconfirmed: true, KindFlapDamped: true,
 	KindBadOverride: true, KindOwnerSuspect: true,
 }

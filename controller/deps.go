@@ -24,6 +24,7 @@ type EC2 interface {
 type Fleet interface {
 	Machines(ctx context.Context) ([]fleet.Machine, error)
 	PatchMetadata(ctx context.Context, ops []fleet.MetadataOp) error
+	Units(ctx context.Context) ([]fleet.Unit, error)
 	Unit(ctx context.Context, name string) (*fleet.Unit, error)
 	CreateUnit(ctx context.Context, name string, options []fleet.UnitOption, desired string) error
 	SetUnitTargetState(ctx context.Context, name, desired string) error

@@ -36,6 +36,11 @@ func (c countingFleet) PatchMetadata(ctx context.Context, ops []fleet.MetadataOp
 }
 
 // Unit reads one unit.
+func (c countingFleet) Units(ctx context.Context) ([]fleet.Unit, error) {
+	u, err := c.f.Units(ctx)
+	return u, c.count("units", err)
+}
+
 func (c countingFleet) Unit(ctx context.Context, name string) (*fleet.Unit, error) {
 	u, err := c.f.Unit(ctx, name)
 	return u, c.count("unit", err)

@@ -47,7 +47,8 @@ func (j journal) update(ctx context.Context, r *state.Record) error {
 }
 
 // finish moves the record to history (and runs extra ops, e.g. removing the
-// switchover key) in one guarded transaction, then trims the history.
+// switchover key) in one guarded transaction. The caller trims the history
+// after paging: paging never waits on housekeeping.
 func (j journal) finish(ctx context.Context, r *state.Record, extra ...clientv3.Op) error {
 	key := j.keys.JournalVolume(r.Volume)
 	ops := append([]clientv3.Op{clientv3.OpDelete(key), clientv3.OpPut(j.keys.HistoryRecord(r.Volume, r.ID), r.Encode())}, extra...)
@@ -58,19 +59,7 @@ func (j journal) finish(ctx context.Context, r *state.Record, extra ...clientv3.
 	if !resp.Succeeded {
 		return fmt.Errorf("move journal of %s to history: %w", r.Volume, errNotLeader)
 	}
-	return j.trim(ctx, r.Volume)
-}
-
-// record writes a record straight to history (dry-run decisions).
-func (j journal) record(ctx context.Context, r *state.Record) error {
-	resp, err := j.cli.Txn(ctx).If(j.guard).Then(clientv3.OpPut(j.keys.HistoryRecord(r.Volume, r.ID), r.Encode())).Commit()
-	if err != nil {
-		return fmt.Errorf("record %s decision for %s: %w", r.Kind, r.Volume, err)
-	}
-	if !resp.Succeeded {
-		return fmt.Errorf("record %s decision for %s: %w", r.Kind, r.Volume, errNotLeader)
-	}
-	return j.trim(ctx, r.Volume)
+	return nil
 }
 
 // trim keeps the newest limit history records of a volume.

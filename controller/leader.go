@@ -15,36 +15,20 @@ import (
 	"github.com/volfailover/volfailover/state"
 )
 
-// leader is one leadership term: its guard, its probe counters and the
-// goroutines (failover workers, fence confirmations) it owns.
+// leader is one leadership term: its guard, its memory and the goroutines
+// (move workers, stop confirmations) it owns and waits for.
 type leader struct {
-	c      *Controller
-	sess   *concurrency.Session
-	guard  clientv3.Cmp
-	abdic  context.CancelFunc
-	j      journal
-	pager  Pager
-	log    zerolog.Logger
-	damper Damper
+	c     *Controller
+	sess  *concurrency.Session
+	guard clientv3.Cmp
+	abdic context.CancelFunc
+	j     journal
+	pager Pager
+	log   zerolog.Logger
+	// t is the term's memory; only the reconcile goroutine touches it.
+	t *term
 
 	wg sync.WaitGroup
-
-	mu       sync.Mutex
-	workers  map[string]bool   // volume → worker running
-	failures map[string]int    // owner → consecutive failed probe rounds
-	seen     map[string]bool   // owners seen registered during this term
-	verdicts map[string]string // owner → last verdict logged
-	paged    map[string]bool   // dedup keys paged this term
-
-	suspectSince map[string]time.Time // owner → start of its current suspect spell, this term
-	suspectPaged map[string]bool      // owners with an open owner_suspect page
-	confirming   map[string]bool      // record IDs whose stop confirmation runs
-
-	// lastOwners is the owners list this term last published (reconcile loop only);
-	// a new term starts from the list the previous leader left in etcd.
-	lastOwners map[string]state.Owner
-	// witnesses caches each owner's witnesses across the term's rounds (judge only).
-	witnesses *witnessCache
 }
 
 func newLeader(c *Controller, sess *concurrency.Session, el *concurrency.Election, abdicate context.CancelFunc) *leader {
@@ -54,24 +38,14 @@ func newLeader(c *Controller, sess *concurrency.Session, el *concurrency.Electio
 		pager = c.leaderPager(guard)
 	}
 	return &leader{
-		c:        c,
-		sess:     sess,
-		guard:    guard,
-		abdic:    abdicate,
-		j:        journal{cli: c.cli, keys: c.keys, guard: guard, limit: c.o.HistoryLimit},
-		pager:    pager,
-		log:      c.log.With().Str("leader", c.o.InstanceID).Logger(),
-		damper:   Damper{Cooldown: c.o.Cooldown, Max: c.o.MaxFailovers, Window: c.o.FailoverWindow},
-		workers:  map[string]bool{},
-		failures: map[string]int{},
-		seen:     map[string]bool{},
-		verdicts: map[string]string{},
-		paged:    map[string]bool{},
-
-		suspectSince: map[string]time.Time{},
-		suspectPaged: map[string]bool{},
-		confirming:   map[string]bool{},
-		witnesses:    newWitnessCache(c.o.Witnesses),
+		c:     c,
+		sess:  sess,
+		guard: guard,
+		abdic: abdicate,
+		j:     journal{cli: c.cli, keys: c.keys, guard: guard, limit: c.o.HistoryLimit},
+		pager: pager,
+		log:   c.log.With().Str("leader", c.o.InstanceID).Logger(),
+		t:     newTerm(c.o.Witnesses),
 	}
 }
 
@@ -88,8 +62,8 @@ func (l *leader) run(ctx context.Context) {
 			}
 		}()
 	}
-	t := l.c.clk.NewTicker(l.c.o.ProbeInterval)
-	defer t.Stop()
+	tick := l.c.clk.NewTicker(l.c.o.ProbeInterval)
+	defer tick.Stop()
 	for {
 		if err := l.reconcile(ctx); err != nil {
 			if errors.Is(err, errNotLeader) {
@@ -104,7 +78,7 @@ func (l *leader) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C():
+		case <-tick.C():
 		}
 	}
 }
@@ -135,18 +109,40 @@ func (l *leader) check(ctx context.Context, r *state.Record) error {
 	return nil
 }
 
-// page sends ev unless dryRun-free dedup says this term already sent it; a
-// failure to page is logged, never fatal.
-func (l *leader) page(ctx context.Context, ev alert.Event, once bool) {
-	if once {
-		l.mu.Lock()
-		seen := l.paged[ev.DedupKey]
-		l.paged[ev.DedupKey] = true
-		l.mu.Unlock()
-		if seen {
-			return
-		}
+// leaseMargin is how long before the session's lease could expire every
+// mutation's context ends, at least: the lease's remaining time is read in
+// whole seconds, rounded down, so it never overstates; the margin covers the
+// read's own latency and clock rate differences.
+func leaseMargin(ttl time.Duration) time.Duration { return max(100*time.Millisecond, ttl/10) }
+
+// mutate runs one EC2 or fleet mutation for this term. It first proves the
+// term still leads (and that the journal still holds r), then runs f under a
+// context whose deadline ends before the session's lease could expire. So a
+// call of this term, retries included, is never sent after the time another
+// instance could win the election: the SDK and the HTTP client stop retrying
+// when that context ends. See "A deposed leader's last call" in
+// docs/architecture.md for the bound and why the next leader is safe anyway.
+func (l *leader) mutate(ctx context.Context, r *state.Record, f func(context.Context) error) error {
+	if err := l.check(ctx, r); err != nil {
+		return err
 	}
+	ttl, err := l.c.cli.TimeToLive(ctx, l.sess.Lease())
+	if err != nil {
+		return fmt.Errorf("%w: read the session lease: %w", errNotLeader, err)
+	}
+	left := time.Duration(ttl.TTL)*time.Second - leaseMargin(l.c.o.SessionTTL)
+	if ttl.TTL <= 0 || left <= 0 {
+		// Not yet a lost leadership: the keepalive may be late. Retried.
+		return fmt.Errorf("session lease has %ds left, too little to send anything before it could expire", ttl.TTL)
+	}
+	mctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	return f(mctx)
+}
+
+// page stamps and sends ev; a failure to page is logged, never fatal. It is
+// safe from any goroutine of the term: it touches no term memory.
+func (l *leader) page(ctx context.Context, ev alert.Event) {
 	ev.Source = "volfailover/" + l.c.o.InstanceID
 	ev.Time = l.c.clk.Now().UTC()
 	if ev.Action == "" {
@@ -157,33 +153,49 @@ func (l *leader) page(ctx context.Context, ev alert.Event, once bool) {
 	}
 }
 
-// start runs the record to completion in a goroutine of this term.
-func (l *leader) start(ctx context.Context, r *state.Record) {
-	l.mu.Lock()
-	if l.workers[r.Volume] {
-		l.mu.Unlock()
-		return
+// report hands what a goroutine of the term found out to the reconcile loop.
+// It gives up only when the term ends, which makes the report moot.
+func (l *leader) report(ctx context.Context, r report) {
+	select {
+	case l.t.reports <- r:
+	case <-ctx.Done():
 	}
-	l.workers[r.Volume] = true
-	l.mu.Unlock()
+}
+
+// go runs f in a goroutine of the term.
+func (l *leader) spawn(f func()) {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		defer func() {
-			l.mu.Lock()
-			delete(l.workers, r.Volume)
-			l.mu.Unlock()
-		}()
-		w := &worker{l: l, r: r, log: l.log.With().Str("volume", r.Volume).Str("failover_id", r.ID).Str("kind", string(r.Kind)).Logger()}
-		if err := w.run(ctx); err != nil {
-			if errors.Is(err, errNotLeader) {
-				w.log.Warn().Err(err).Msg("failover handed over: no longer the leader")
-				l.abdic()
-				return
-			}
-			if ctx.Err() == nil {
-				w.log.Error().Err(err).Msg("failover worker stopped")
-			}
-		}
+		f()
 	}()
+}
+
+// startWorker runs the record to done in a goroutine of the term, unless one
+// already runs for its volume. The worker's exit frees the volume for the planner.
+func (l *leader) startWorker(ctx context.Context, rec state.Record) {
+	if l.t.busy(rec.Volume) {
+		return
+	}
+	l.t.workers[rec.Volume] = rec.ID
+	w := &worker{l: l, r: &rec, log: l.log.With().Str("volume", rec.Volume).Str("failover_id", rec.ID).Str("kind", string(rec.Kind)).Logger()}
+	l.spawn(func() {
+		defer l.report(ctx, report{kind: reportWorkerExit, volume: rec.Volume, record: state.Record{ID: rec.ID}})
+		err := w.run(ctx)
+		switch {
+		case err == nil:
+		case errors.Is(err, errNotLeader):
+			w.log.Warn().Err(err).Msg("move handed over: no longer the leader")
+			l.abdic()
+		case ctx.Err() == nil:
+			w.log.Error().Err(err).Msg("move worker stopped")
+		}
+	})
+}
+
+func severityOf(k state.Kind) alert.Severity {
+	if k == state.KindFailover {
+		return alert.SeverityCritical
+	}
+	return alert.SeverityWarning
 }

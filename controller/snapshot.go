@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/volfailover/volfailover/awsops"
@@ -17,57 +19,71 @@ import (
 
 // snapshot is one round's view of the world, read in one batch: one guarded
 // etcd transaction (registry, witness reports, overrides, journals, damping,
-// owners), one listing of managed volumes, one describe of the instances that
-// matter, one fleet machine list.
+// owners, clean-shutdown records, and the ranges where no key belongs), one
+// listing of managed volumes, one describe of the instances that matter, one
+// fleet machine list and unit list. It is plain data: the planner reads it
+// and nothing changes it once read.
 type snapshot struct {
 	now         time.Time
+	keys        state.Keys
 	hosts       map[string]state.Host
+	departed    map[string]state.Departed
 	reports     map[string][]state.Report // owner → reports
 	ov          state.Overrides
+	unknownKeys []string
 	journals    map[string]*state.Record
 	badJournals map[string]error
 	damping     map[string]state.Damping
 	badDamping  map[string]error
 	prevOwners  map[string]state.Owner
 	ownersRaw   string
-	volumes     []awsops.Volume
-	instances   map[string]awsops.Instance
-	machines    map[string]fleet.Machine
-	fleetOK     bool
-	fleetErr    error
+	// owners are the hosts holding a managed volume this round (ownersOf).
+	owners    map[string]state.Owner
+	volumes   []awsops.Volume
+	instances map[string]awsops.Instance
+	machines  map[string]fleet.Machine
+	fleetOK   bool
+	units     map[string]fleet.Unit
+	unitsOK   bool
 	// byMetadata is metadata value → IDs (sorted) of the machines carrying it
 	// under the metadata key, built once per round.
 	byMetadata map[string][]string
-	// reserved is target instance → volume of every unfinished move: the
-	// journal's records as read, and the moves this round planned since. A
-	// host takes at most one volume, so a reserved host is no target for another.
+	// reserved is target instance → volume of every unfinished move in the
+	// journal: a host takes at most one volume, so a reserved host is no
+	// target for another.
 	reserved map[string]string
 }
 
-// reserve records that instance is the target of volume's move.
-func (s *snapshot) reserve(instance, volume string) {
-	if instance != "" {
-		s.reserved[instance] = volume
-	}
+// etcdRead is the round's etcd transaction, each result by name.
+type etcdRead struct {
+	hosts, departed, witness, pause, volumes, journal, damping, owners []*mvccpb.KeyValue
+	unknown                                                            [][]*mvccpb.KeyValue
+}
+
+// fleetRead is the round's fleet view; a failed list leaves its part unknown.
+type fleetRead struct {
+	machines []fleet.Machine
+	units    []fleet.Unit
+	mErr     error
+	uErr     error
 }
 
 func (l *leader) read(ctx context.Context) (*snapshot, error) {
-	// The etcd transaction, the volume listing and the fleet machine list do not
+	// The etcd transaction, the volume listing and the fleet lists do not
 	// depend on each other and run together; the instance describe needs the
 	// first two (registered hosts, attachments, journal endpoints) and follows.
 	var (
-		wg       sync.WaitGroup
-		resp     *clientv3.TxnResponse
-		etcdErr  error
-		vols     []awsops.Volume
-		volsErr  error
-		machines []fleet.Machine
-		fleetErr error
+		wg      sync.WaitGroup
+		er      etcdRead
+		etcdErr error
+		vols    []awsops.Volume
+		volsErr error
+		fr      fleetRead
 	)
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		resp, etcdErr = l.readEtcd(ctx)
+		er, etcdErr = l.readEtcd(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -77,53 +93,142 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 	}()
 	go func() {
 		defer wg.Done()
-		machines, fleetErr = l.c.fleet.Machines(ctx)
+		fr = l.readFleet(ctx)
 	}()
 	wg.Wait()
 	if err := errors.Join(etcdErr, volsErr); err != nil {
 		return nil, err
 	}
+	s := newSnapshot(l.c.clk.Now(), l.c.keys)
+	s.fromEtcd(er, l.log)
+	sort.Slice(vols, func(i, j int) bool { return vols[i].ID < vols[j].ID })
+	s.volumes = vols
+	if ids := s.instanceIDs(); len(ids) > 0 {
+		insts, err := l.c.ec2.Instances(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("describe %d instances: %w", len(ids), err)
+		}
+		s.instances = insts
+	}
+	s.fromFleet(fr, l.c.o.MetadataKey, l.log)
+	return s, nil
+}
+
+func newSnapshot(now time.Time, k state.Keys) *snapshot {
+	return &snapshot{
+		now: now, keys: k,
+		hosts: map[string]state.Host{}, departed: map[string]state.Departed{}, reports: map[string][]state.Report{},
+		journals: map[string]*state.Record{}, badJournals: map[string]error{},
+		damping: map[string]state.Damping{}, badDamping: map[string]error{},
+		prevOwners: map[string]state.Owner{}, instances: map[string]awsops.Instance{},
+		machines: map[string]fleet.Machine{}, units: map[string]fleet.Unit{},
+		byMetadata: map[string][]string{}, reserved: map[string]string{},
+	}
+}
+
+// readEtcd is the round's one guarded etcd transaction. Each read names where
+// its result goes, so reordering the reads cannot misplace a result.
+func (l *leader) readEtcd(ctx context.Context) (etcdRead, error) {
 	k := l.c.keys
-	s := &snapshot{
-		now:         l.c.clk.Now(),
-		hosts:       map[string]state.Host{},
-		reports:     map[string][]state.Report{},
-		journals:    map[string]*state.Record{},
-		badJournals: map[string]error{},
-		damping:     map[string]state.Damping{},
-		badDamping:  map[string]error{},
-		prevOwners:  map[string]state.Owner{},
-		machines:    map[string]fleet.Machine{},
-		byMetadata:  map[string][]string{},
-		reserved:    map[string]string{},
+	var er etcdRead
+	reads := []struct {
+		dst *[]*mvccpb.KeyValue
+		op  clientv3.Op
+	}{
+		{&er.hosts, clientv3.OpGet(k.Hosts(), clientv3.WithPrefix())},
+		{&er.departed, clientv3.OpGet(k.Departed(), clientv3.WithPrefix())},
+		{&er.witness, clientv3.OpGet(k.Witness(), clientv3.WithPrefix())},
+		{&er.pause, clientv3.OpGet(k.Pause())},
+		{&er.volumes, clientv3.OpGet(k.Volumes(), clientv3.WithPrefix())},
+		{&er.journal, clientv3.OpGet(k.Journal(), clientv3.WithPrefix())},
+		{&er.damping, clientv3.OpGet(k.Damping(), clientv3.WithPrefix())},
+		{&er.owners, clientv3.OpGet(k.Owners())},
 	}
-	r := func(i int) *clientv3.GetResponse {
-		return (*clientv3.GetResponse)(resp.Responses[i].GetResponseRange())
+	gaps := k.Unknown()
+	er.unknown = make([][]*mvccpb.KeyValue, len(gaps))
+	for i, g := range gaps {
+		reads = append(reads, struct {
+			dst *[]*mvccpb.KeyValue
+			op  clientv3.Op
+		}{&er.unknown[i], clientv3.OpGet(g.Start, clientv3.WithRange(g.End), clientv3.WithKeysOnly(), clientv3.WithLimit(unknownKeysLimit))})
 	}
-	for _, kv := range r(0).Kvs {
+	ops := make([]clientv3.Op, len(reads))
+	for i, r := range reads {
+		ops[i] = r.op
+	}
+	resp, err := l.c.cli.Txn(ctx).If(l.guard).Then(ops...).Commit()
+	if err != nil {
+		return er, fmt.Errorf("read etcd state (nobody acts while etcd is unhealthy): %w", err)
+	}
+	if !resp.Succeeded {
+		return er, fmt.Errorf("read etcd state: %w", errNotLeader)
+	}
+	for i, r := range reads {
+		*r.dst = resp.Responses[i].GetResponseRange().Kvs
+	}
+	return er, nil
+}
+
+// unknownKeysLimit bounds how many stray keys of one range a round reports.
+const unknownKeysLimit = 20
+
+// fromEtcd parses the etcd read with the state package's parsers.
+func (s *snapshot) fromEtcd(er etcdRead, log zerolog.Logger) {
+	k := s.keys
+	for _, kv := range er.hosts {
 		h, err := k.ParseHost(kv)
 		if err != nil {
-			l.log.Warn().Err(err).Msg("ignoring registry entry")
+			log.Warn().Err(err).Msg("ignoring registry entry")
 			continue
 		}
 		s.hosts[h.Instance] = h
 	}
-	for _, kv := range r(1).Kvs {
+	for _, kv := range er.departed {
+		if d, err := k.ParseDeparted(kv); err == nil {
+			s.departed[d.Instance] = d
+		}
+	}
+	for _, kv := range er.witness {
 		rep, err := k.ParseReport(kv)
 		if err != nil {
-			l.log.Warn().Err(err).Str("key", string(kv.Key)).Msg("ignoring witness report")
+			log.Warn().Err(err).Str("key", string(kv.Key)).Msg("ignoring witness report")
 			continue
 		}
 		s.reports[rep.Owner] = append(s.reports[rep.Owner], rep)
 	}
-	var global = r(2).Kvs
-	if len(global) == 1 {
-		s.ov = k.ParseOverrides(global[0], r(3).Kvs, s.now)
-	} else {
-		s.ov = k.ParseOverrides(nil, r(3).Kvs, s.now)
+	var global *mvccpb.KeyValue
+	if len(er.pause) == 1 {
+		global = er.pause[0]
 	}
-	for _, kv := range r(4).Kvs {
-		vol := string(kv.Key[len(k.Journal()):])
+	s.ov = k.ParseOverrides(global, er.volumes, s.now)
+	for _, kvs := range er.unknown {
+		for _, kv := range kvs {
+			s.unknownKeys = append(s.unknownKeys, string(kv.Key))
+		}
+	}
+	s.fromJournal(er.journal)
+	for _, kv := range er.damping {
+		vol := string(kv.Key[len(k.Damping()):])
+		d, err := state.ParseDamping(kv.Value)
+		if err != nil {
+			s.badDamping[vol] = err
+			continue
+		}
+		s.damping[vol] = d
+	}
+	if len(er.owners) == 1 {
+		s.ownersRaw = string(er.owners[0].Value)
+		if owners, err := state.ParseOwners(er.owners[0].Value); err == nil {
+			for _, o := range owners {
+				s.prevOwners[o.Instance] = o
+			}
+		}
+	}
+}
+
+func (s *snapshot) fromJournal(kvs []*mvccpb.KeyValue) {
+	for _, kv := range kvs {
+		vol := string(kv.Key[len(s.keys.Journal()):])
 		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err == nil && rec.Volume != vol {
 			err = fmt.Errorf("journal key %s holds a record of %s", kv.Key, rec.Volume)
@@ -133,32 +238,17 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 			continue
 		}
 		s.journals[vol] = rec
-		if rec.Step != state.StepDone && !rec.DryRun {
-			s.reserve(rec.To.Instance, vol)
+		if rec.Step != state.StepDone && !rec.DryRun && rec.To.Instance != "" {
+			s.reserved[rec.To.Instance] = vol
 		}
 	}
-	for _, kv := range r(5).Kvs {
-		vol := string(kv.Key[len(k.Damping()):])
-		d, err := state.ParseDamping(kv.Value)
-		if err != nil {
-			s.badDamping[vol] = err
-			continue
-		}
-		s.damping[vol] = d
-	}
-	if kvs := r(6).Kvs; len(kvs) == 1 {
-		s.ownersRaw = string(kvs[0].Value)
-		if owners, err := state.ParseOwners(kvs[0].Value); err == nil {
-			for _, o := range owners {
-				s.prevOwners[o.Instance] = o
-			}
-		}
-	}
+}
 
-	sort.Slice(vols, func(i, j int) bool { return vols[i].ID < vols[j].ID })
-	s.volumes = vols
+// instanceIDs are the instances the round describes: every attachment, every
+// registered host and both ends of every move, sorted.
+func (s *snapshot) instanceIDs() []string {
 	ids := map[string]bool{}
-	for _, v := range vols {
+	for _, v := range s.volumes {
 		for _, a := range v.Attachments {
 			ids[a.InstanceID] = true
 		}
@@ -172,26 +262,32 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 			ids[rec.From.Instance] = true
 		}
 	}
-	list := make([]string, 0, len(ids))
-	for id := range ids {
-		list = append(list, id)
-	}
-	sort.Strings(list)
-	s.instances = map[string]awsops.Instance{}
-	if len(list) > 0 {
-		var err error
-		if s.instances, err = l.c.ec2.Instances(ctx, list); err != nil {
-			return nil, fmt.Errorf("describe %d instances: %w", len(list), err)
-		}
-	}
-	if fleetErr != nil {
-		s.fleetErr = fleetErr
+	return sortedKeys(ids)
+}
+
+// readFleet lists fleet's machines and units together.
+func (l *leader) readFleet(ctx context.Context) fleetRead {
+	var fr fleetRead
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		fr.units, fr.uErr = l.c.fleet.Units(ctx)
+	}()
+	fr.machines, fr.mErr = l.c.fleet.Machines(ctx)
+	wg.Wait()
+	return fr
+}
+
+// fromFleet keeps the fleet lists that could be read.
+func (s *snapshot) fromFleet(fr fleetRead, metadataKey string, log zerolog.Logger) {
+	if fr.mErr != nil {
+		log.Warn().Err(fr.mErr).Msg("fleet machines not listed this round")
 	} else {
 		s.fleetOK = true
-		key := l.c.o.MetadataKey
-		for _, m := range machines {
+		for _, m := range fr.machines {
 			s.machines[m.ID] = m
-			if v, ok := m.Metadata[key]; ok {
+			if v, ok := m.Metadata[metadataKey]; ok {
 				s.byMetadata[v] = append(s.byMetadata[v], m.ID)
 			}
 		}
@@ -199,28 +295,14 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 			sort.Strings(ms)
 		}
 	}
-	return s, nil
-}
-
-// readEtcd is the round's one guarded etcd transaction.
-func (l *leader) readEtcd(ctx context.Context) (*clientv3.TxnResponse, error) {
-	k := l.c.keys
-	resp, err := l.c.cli.Txn(ctx).If(l.guard).Then(
-		clientv3.OpGet(k.Hosts(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Witness(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Pause()),
-		clientv3.OpGet(k.Volumes(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Journal(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Damping(), clientv3.WithPrefix()),
-		clientv3.OpGet(k.Owners()),
-	).Commit()
-	if err != nil {
-		return nil, fmt.Errorf("read etcd state (nobody acts while etcd is unhealthy): %w", err)
+	if fr.uErr != nil {
+		log.Warn().Err(fr.uErr).Msg("fleet units not listed this round")
+		return
 	}
-	if !resp.Succeeded {
-		return nil, fmt.Errorf("read etcd state: %w", errNotLeader)
+	s.unitsOK = true
+	for _, u := range fr.units {
+		s.units[u.Name] = u
 	}
-	return resp, nil
 }
 
 // machineOf finds the fleet machine of an instance: its registration, the

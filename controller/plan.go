@@ -1,0 +1,596 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/volfailover/volfailover/alert"
+	"github.com/volfailover/volfailover/awsops"
+	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/health"
+	"github.com/volfailover/volfailover/state"
+)
+
+// plan decides everything the leader does in one round, from the round's
+// snapshot and the term's memory. It is pure: it does no I/O, takes no lock,
+// reads no clock but now, and changes neither s nor t. That is what makes the
+// decision table (pause × switchover × damping × verdict × journal ×
+// attachment) testable as plain tables.
+func plan(s *snapshot, t *term, o Options, now time.Time) []action {
+	p := &planner{s: s, t: t, o: o, now: now, reserved: maps.Clone(s.reserved), holders: holdersOf(s.volumes)}
+	if p.reserved == nil {
+		p.reserved = map[string]string{}
+	}
+	p.publish()
+	p.verdictChanges()
+	p.suspects()
+	p.badOverrides()
+	for _, v := range s.volumes {
+		if !t.busy(v.ID) {
+			p.volume(v)
+		}
+	}
+	p.confirmations()
+	return p.out
+}
+
+// planner carries one plan call's working state.
+type planner struct {
+	s   *snapshot
+	t   *term
+	o   Options
+	now time.Time
+	// reserved is target → volume of every unfinished move, including those
+	// planned earlier in this call: a host takes at most one volume.
+	reserved map[string]string
+	// holders is instance → the managed volume attached to it.
+	holders map[string]string
+	out     []action
+}
+
+func (p *planner) add(a action) { p.out = append(p.out, a) }
+
+// once adds a note unless its key was given already this term.
+func (p *planner) note(once string, level zerolog.Level, vol, msg string, fields map[string]string) {
+	if once != "" && p.t.done[once] {
+		return
+	}
+	p.add(note{once: once, level: level, vol: vol, msg: msg, fields: fields})
+}
+
+// page adds a page; with once, only if this term has not given it.
+func (p *planner) page(once bool, ev alert.Event) {
+	key := ""
+	if once {
+		key = "page/" + ev.DedupKey
+		if p.t.done[key] {
+			return
+		}
+	}
+	if ev.Action == "" {
+		ev.Action = alert.ActionTrigger
+	}
+	p.add(page{once: key, ev: ev})
+}
+
+// publish writes the owners list when it differs from what etcd holds.
+func (p *planner) publish() {
+	list := make([]state.Owner, 0, len(p.s.owners))
+	for _, o := range p.s.owners {
+		if o.PrivateIP != "" {
+			list = append(list, o)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Instance < list[j].Instance })
+	b, err := json.Marshal(list)
+	if err != nil || string(b) == p.s.ownersRaw {
+		return
+	}
+	p.add(publishOwners{owners: p.s.owners, encoded: string(b)})
+}
+
+// verdictChanges logs each owner whose verdict differs from the one last logged.
+func (p *planner) verdictChanges() {
+	for _, owner := range sortedKeys(p.t.verdicts) {
+		res := p.t.verdicts[owner]
+		if p.t.logged[owner] != res.Verdict {
+			p.add(logVerdict{owner: owner, vol: p.s.owners[owner].Volume, res: res})
+		}
+	}
+}
+
+// suspects triggers owner_suspect once an owner has been suspect for
+// SuspectPageAfter, and resolves it when the owner is alive again or holds no
+// volume any more.
+func (p *planner) suspects() {
+	for _, owner := range sortedKeys(p.t.verdicts) {
+		res := p.t.verdicts[owner]
+		key := "owner_suspect/" + owner
+		switch {
+		case res.Verdict == health.VerdictAlive && p.t.open[key]:
+			p.page(false, p.suspectEvent(owner, alert.ActionResolve, "owner "+owner+" is alive again", res))
+		case res.Verdict != health.VerdictSuspect || p.t.open[key]:
+		default:
+			since := p.t.suspectSince[owner]
+			if p.now.Sub(since) >= p.o.SuspectPageAfter {
+				p.page(false, p.suspectEvent(owner, alert.ActionTrigger,
+					fmt.Sprintf("owner %s suspect for %s (not acted on): %s", owner, p.now.Sub(since).Round(100*time.Millisecond), res.Reason), res))
+			}
+		}
+	}
+	for _, key := range sortedKeys(p.t.open) {
+		owner, ok := strings.CutPrefix(key, "owner_suspect/")
+		if _, judged := p.t.verdicts[owner]; ok && !judged {
+			p.page(false, p.suspectEvent(owner, alert.ActionResolve, "host "+owner+" holds no managed volume any more", health.Result{}))
+		}
+	}
+}
+
+// suspectEvent is the owner_suspect page of one owner; trigger and resolve share the dedup key.
+func (p *planner) suspectEvent(owner string, action alert.Action, summary string, res health.Result) alert.Event {
+	ev := alert.Event{Kind: alert.KindOwnerSuspect, Action: action, Severity: alert.SeverityWarning,
+		DedupKey: "owner_suspect/" + owner, Instance: owner, Summary: summary, Volume: p.holders[owner]}
+	if action == alert.ActionTrigger {
+		ev.Details = map[string]any{"signals": res.Signals, "reason": res.Reason}
+	}
+	return ev
+}
+
+// badOverrides reports each override value that does not parse (what it
+// names is paused) and each key under the prefix the schema has no place for.
+func (p *planner) badOverrides() {
+	for _, key := range p.s.unknownKeys {
+		p.note("unknown-key/"+key, zerolog.ErrorLevel, "", "key under the prefix is not part of volfailover's schema: nothing reads it",
+			map[string]string{"key": key})
+		p.page(true, alert.Event{Kind: alert.KindBadOverride, Severity: alert.SeverityWarning, DedupKey: "unknown_key/" + key,
+			Summary: fmt.Sprintf("key %s is not part of volfailover's schema and is ignored: if it was meant as an override, it is not in force", key)})
+	}
+	for _, b := range p.s.ov.Bad {
+		vol, _, _ := p.s.keys.ParseVolumeKey(b.Key)
+		p.note("bad-override-log/"+b.Key+"/"+b.Err.Error(), zerolog.ErrorLevel, vol,
+			"override does not parse: what it names is paused", map[string]string{"key": b.Key, "error": b.Err.Error()})
+		p.page(true, alert.Event{Kind: alert.KindBadOverride, Severity: alert.SeverityWarning, DedupKey: "bad_override/" + b.Key, Volume: vol,
+			Summary: fmt.Sprintf("override %s does not parse, treated as pause: %v", b.Key, b.Err)})
+	}
+}
+
+// volume decides one volume that no worker of this term is moving.
+func (p *planner) volume(v awsops.Volume) {
+	if err, bad := p.s.badJournals[v.ID]; bad {
+		p.note("bad-journal/"+v.ID, zerolog.ErrorLevel, v.ID, "journal record does not parse; volume left alone", map[string]string{"error": err.Error()})
+		p.page(true, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "bad_journal/" + v.ID,
+			Volume: v.ID, Summary: fmt.Sprintf("journal record of %s does not parse; volfailover will not touch the volume: %v", v.ID, err)})
+		return
+	}
+	paused := p.s.ov.PausedReason(v.ID)
+	if rec := p.s.journals[v.ID]; rec != nil {
+		p.record(v, rec, paused)
+		return
+	}
+	owner, moving, err := currentOwner(v)
+	switch {
+	case err != nil:
+		p.note("attachments/"+v.ID, zerolog.ErrorLevel, v.ID, "volume not reconciled", map[string]string{"error": err.Error()})
+	case moving:
+	case owner == "" && paused == "":
+		p.heal(v)
+	case owner != "":
+		p.owned(v, owner, paused)
+	}
+}
+
+// record decides a volume with a journaled move: hold it while paused,
+// re-target it if its worker lost the target, else resume it.
+func (p *planner) record(v awsops.Volume, rec *state.Record, paused string) {
+	if paused != "" {
+		p.note("held/"+rec.ID, zerolog.WarnLevel, v.ID, "in-progress move held by pause",
+			map[string]string{"failover_id": rec.ID, "step": string(rec.Step), "pause": paused})
+		return
+	}
+	if lost, ok := p.t.lost[v.ID]; ok {
+		if lost.stray != "" {
+			p.stray(v, rec, lost)
+			return
+		}
+		p.retarget(v, rec, lost.why)
+		return
+	}
+	p.add(resumeMove{rec: *rec})
+}
+
+// retarget re-plans a move whose target was lost: while the volume is not
+// attached to that target a new target is chosen; once it is, the move is
+// abandoned, so that the next round sees the dead target as the owner and
+// fails the volume over afresh.
+func (p *planner) retarget(v awsops.Volume, rec *state.Record, why string) {
+	step, _ := rec.Step.Next()
+	if a, ok := v.AttachmentTo(rec.To.Instance); ok && a.State != "detached" {
+		p.abandon(v, rec, step, why)
+		return
+	}
+	in := p.targetInput(v, rec.From.Instance, "")
+	in.Suspect[rec.To.Instance] = true
+	to, err := chooseTarget(in)
+	if err != nil {
+		p.noTarget(v, rec.From.Instance, err)
+		return
+	}
+	r := cloneRecord(rec)
+	st := r.Entry(step, p.now)
+	st.Note = strings.TrimSpace(st.Note + fmt.Sprintf(" %s; new target %s.", why, to.Instance))
+	r.PreviousTargets = append(r.PreviousTargets, rec.To.Instance)
+	r.To = state.Endpoint{Instance: to.Instance, Machine: to.Machine, PrivateIP: to.PrivateIP}
+	r.Updated = p.now.UTC()
+	p.reserved[to.Instance] = v.ID
+	p.add(retarget{rec: r, lost: rec.To.Instance, why: why, step: step})
+}
+
+// stray decides a move whose volume was found attached to a host other than
+// its old owner and its target: a late attach of an earlier target, or one
+// sent by a deposed leader. It is the new state of the world: adopted as the
+// target if that host is eligible, else force-detached so the move goes on.
+func (p *planner) stray(v awsops.Volume, rec *state.Record, lost lostTarget) {
+	a, attached := v.AttachmentTo(lost.stray)
+	if !attached || a.State == "detached" {
+		p.add(resumeMove{rec: *rec, retry: true})
+		return
+	}
+	step, _ := rec.Step.Next()
+	in := p.targetInput(v, rec.From.Instance, lost.stray)
+	host, err := chooseTarget(in)
+	if err != nil {
+		p.add(detachStray{rec: *rec, instance: lost.stray})
+		return
+	}
+	r := cloneRecord(rec)
+	st := r.Entry(step, p.now)
+	st.Note = strings.TrimSpace(st.Note + fmt.Sprintf(" volume found attached to %s; adopted as the target.", host.Instance))
+	r.PreviousTargets = append(r.PreviousTargets, rec.To.Instance)
+	r.To = state.Endpoint{Instance: host.Instance, Machine: host.Machine, PrivateIP: host.PrivateIP}
+	r.Updated = p.now.UTC()
+	p.reserved[host.Instance] = v.ID
+	p.add(retarget{rec: r, lost: rec.To.Instance, why: lost.why, step: step})
+}
+
+// abandon finishes a move whose target died holding the volume. Its damping
+// entry is withdrawn: the move did not complete, and the fresh failover of the
+// next round must not wait out a cooldown.
+func (p *planner) abandon(v awsops.Volume, rec *state.Record, step state.Step, why string) {
+	r := cloneRecord(rec)
+	r.Abandoned = fmt.Sprintf("%s before step %s, with the volume attached to it; the next round decides afresh", why, step)
+	r.Updated, r.Finished = p.now.UTC(), p.now.UTC()
+	a := abandonMove{rec: r, step: step, why: why}
+	if d, ok := p.s.damping[v.ID]; ok && r.Kind == state.KindFailover {
+		kept := state.Damping{}
+		for _, at := range d.Failovers {
+			if !at.Equal(r.Created) {
+				kept.Failovers = append(kept.Failovers, at)
+			}
+		}
+		a.damping = &kept
+	}
+	p.add(a)
+}
+
+// owned decides a volume attached to owner and not moving.
+func (p *planner) owned(v awsops.Volume, owner, paused string) {
+	res, ok := p.t.verdicts[owner]
+	if !ok {
+		return
+	}
+	from := p.endpoint(owner)
+	if sw, ok := p.s.ov.Switchovers[v.ID]; ok && paused == "" {
+		if res.Verdict == health.VerdictDead && res.Actionable {
+			p.supersede(v, from, sw, res)
+			return
+		}
+		p.switchover(v, from, sw, res)
+		return
+	}
+	switch {
+	case res.Verdict == health.VerdictDead && res.Actionable && paused != "":
+		p.note("paused-dead/"+v.ID+"/"+owner, zerolog.ErrorLevel, v.ID, "owner is dead but the volume is paused: no failover",
+			map[string]string{"owner": owner, "pause": paused, "reason": res.Reason})
+	case res.Verdict == health.VerdictDead && res.Actionable:
+		p.failover(v, from, res, "", false)
+	case res.Verdict == health.VerdictAlive && paused == "":
+		p.metadata(v, owner)
+	}
+}
+
+// failover plans an automatic failover of a dead owner, damped as every
+// automatic failover is. preferred is a target to use if it is eligible;
+// drop removes the volume's switchover request in the same transaction.
+func (p *planner) failover(v awsops.Volume, from state.Endpoint, res health.Result, preferred string, drop bool) bool {
+	if err, bad := p.s.badDamping[v.ID]; bad {
+		p.page(true, alert.Event{Kind: alert.KindFlapDamped, Severity: alert.SeverityCritical, DedupKey: "flap_damped/" + v.ID, Volume: v.ID, Instance: from.Instance,
+			Summary: fmt.Sprintf("%s: owner %s is dead but the damping record does not parse (%v): alert-only", v.ID, from.Instance, err)})
+		return false
+	}
+	d := p.damper()
+	ok, flapping, why := d.Allow(p.now, p.s.damping[v.ID])
+	if !ok {
+		p.page(true, alert.Event{Kind: alert.KindFlapDamped, Severity: alert.SeverityCritical, DedupKey: "flap_damped/" + v.ID, Volume: v.ID, Instance: from.Instance,
+			Summary: fmt.Sprintf("%s: owner %s is dead but no automatic failover: %s", v.ID, from.Instance, why),
+			Details: map[string]any{"signals": res.Signals, "flapping": flapping}})
+		p.note("damped/"+v.ID+"/"+from.Instance, zerolog.ErrorLevel, v.ID, "owner is dead; failover damped",
+			map[string]string{"owner": from.Instance, "damping": why})
+		return false
+	}
+	next := d.Record(p.now, p.s.damping[v.ID])
+	in := p.targetInput(v, from.Instance, preferred)
+	to, err := chooseTarget(in)
+	if err != nil && preferred != "" {
+		in.Preferred = ""
+		to, err = chooseTarget(in)
+	}
+	if err != nil {
+		p.noTarget(v, from.Instance, err)
+		return false
+	}
+	return p.move(v, state.KindFailover, from, to, res.Reason, res.Signals, &next, drop)
+}
+
+// supersede turns a switchover request whose owner died into a failover: the
+// dead owner fails over to the best eligible target (the request's own if it
+// is eligible), damped as any failover. The request is reported and removed:
+// it no longer says what the operator wants.
+func (p *planner) supersede(v awsops.Volume, from state.Endpoint, sw state.SwitchoverOverride, res health.Result) {
+	why := fmt.Sprintf("owner %s died with a switchover to %s pending (%s): failing over instead; the request is removed", from.Instance, sw.To, sw.Reason)
+	p.note("stale-switchover/"+v.ID, zerolog.WarnLevel, v.ID, "switchover request superseded by a failover", map[string]string{"to": sw.To, "reason": why})
+	p.page(true, alert.Event{Kind: alert.KindBadOverride, Severity: alert.SeverityWarning, DedupKey: "stale_switchover/" + v.ID, Volume: v.ID,
+		Instance: from.Instance, Summary: fmt.Sprintf("%s: %s", v.ID, why)})
+	if !p.failover(v, from, res, sw.To, true) && !p.o.DryRun {
+		p.add(dropSwitchover{vol: v.ID, why: why})
+	}
+}
+
+// switchover plans an operator's planned move.
+func (p *planner) switchover(v awsops.Volume, from state.Endpoint, sw state.SwitchoverOverride, res health.Result) {
+	switch {
+	case sw.To == from.Instance:
+		p.add(dropSwitchover{vol: v.ID, why: "switchover request already satisfied"})
+		return
+	case res.Verdict != health.VerdictAlive:
+		p.note("sw-wait/"+v.ID, zerolog.WarnLevel, v.ID, "switchover waits: owner is suspect", map[string]string{"to": sw.To, "reason": res.Reason})
+		return
+	}
+	to, err := chooseTarget(p.targetInput(v, from.Instance, sw.To))
+	if err != nil {
+		p.noTarget(v, from.Instance, err)
+		return
+	}
+	p.move(v, state.KindSwitchover, from, to, "switchover: "+sw.Reason, nil, nil, false)
+}
+
+// heal attaches a volume that is attached nowhere: to the host whose fleet
+// machine carries its metadata if that host is eligible, else to the best host.
+func (p *planner) heal(v awsops.Volume) {
+	preferred := ""
+	for _, id := range sortedKeys(p.s.hosts) {
+		if m, ok := p.s.machines[p.s.hosts[id].Machine]; ok && m.Metadata[p.o.MetadataKey] == v.ID {
+			preferred = id
+		}
+	}
+	in := p.targetInput(v, "", preferred)
+	to, err := chooseTarget(in)
+	if err != nil && preferred != "" {
+		in.Preferred = ""
+		to, err = chooseTarget(in)
+	}
+	if err != nil {
+		p.noTarget(v, "", err)
+		return
+	}
+	p.move(v, state.KindHeal, state.Endpoint{}, to, "volume attached nowhere", nil, nil, false)
+}
+
+// move plans a new journal record (in dry-run, only the record of the
+// decision); it says whether a move starts.
+func (p *planner) move(v awsops.Volume, kind state.Kind, from state.Endpoint, to state.Host, reason string, signals []health.Signal, damping *state.Damping, drop bool) bool {
+	epoch, _ := strconv.ParseInt(v.Tags[TagEpoch], 10, 64)
+	now := p.now.UTC()
+	rec := state.Record{
+		Kind: kind, Volume: v.ID, AZ: v.AvailabilityZone, Device: p.o.Device,
+		From: from, To: state.Endpoint{Instance: to.Instance, Machine: to.Machine, PrivateIP: to.PrivateIP},
+		Reason: reason, Signals: signalsOf(signals), Epoch: epoch + 1, Fence: p.o.FencePolicy, Step: state.StepPlanned,
+		Created: now, Updated: now, DryRun: p.o.DryRun,
+		Timeline: []state.StepRecord{{Step: state.StepPlanned, Start: now, End: now, Attempts: 1, Leader: p.o.InstanceID}},
+	}
+	if p.o.DryRun {
+		once := "dry-run/" + string(kind) + "/" + v.ID + "/" + from.Instance + "/" + to.Instance
+		if !p.t.done[once] {
+			p.add(recordDryRun{once: once, rec: rec})
+		}
+		return false
+	}
+	p.reserved[to.Instance] = v.ID
+	p.add(startMove{rec: rec, damping: damping, dropSwitchover: drop})
+	return true
+}
+
+// metadata keeps the fleet metadata of a volume on exactly the machine of the
+// instance that holds it: stale copies elsewhere are removed (fleet would
+// start the unit there) and a missing one on the owner is added.
+func (p *planner) metadata(v awsops.Volume, owner string) {
+	key := p.o.MetadataKey
+	om := p.s.machineOf(owner)
+	m, listed := p.s.machines[om]
+	if !p.s.fleetOK || om == "" || !listed {
+		return
+	}
+	var ops []fleet.MetadataOp
+	for _, id := range p.s.byMetadata[v.ID] {
+		if id != om {
+			ops = append(ops, fleet.MetadataOp{Op: fleet.OpRemove, MachineID: id, Key: key})
+		}
+	}
+	switch cur, ok := m.Metadata[key]; {
+	case !ok:
+		ops = append(ops, fleet.MetadataOp{Op: fleet.OpAdd, MachineID: om, Key: key, Value: v.ID})
+	case cur != v.ID:
+		p.note("meta-conflict/"+v.ID, zerolog.ErrorLevel, v.ID, "owner's machine carries another volume's metadata; not touched",
+			map[string]string{"machine": om, "value": cur})
+	}
+	switch {
+	case len(ops) == 0 && m.Metadata[key] == v.ID:
+		p.unit(v, owner, om)
+	case len(ops) == 0:
+	case p.o.DryRun:
+		p.note(fmt.Sprintf("dry-meta/%s/%v", v.ID, ops), zerolog.WarnLevel, v.ID, "dry-run: would repair fleet metadata",
+			map[string]string{"instance": owner, "machine": om})
+	default:
+		p.add(repairMetadata{vol: v.ID, owner: owner, machine: om, ops: ops})
+	}
+}
+
+// unit keeps the unit of a managed volume launched where the volume and its
+// metadata are. A move that stopped half-way (an abandoned switchover had
+// already stopped the unit) must not leave Postgres down with nobody paged:
+// the unit is launched again, and paged if fleet has not started it on the
+// owner within the reschedule deadline. To stop Postgres on purpose, pause
+// the volume first.
+func (p *planner) unit(v awsops.Volume, owner, machine string) {
+	name := fmt.Sprintf(p.o.UnitTemplate, v.ID)
+	u, ok := p.s.units[name]
+	if !p.s.unitsOK || !ok {
+		return
+	}
+	key := "unit_down/" + v.ID
+	since, launched := p.t.launchedAt[v.ID]
+	switch {
+	case u.DesiredState != fleet.StateLaunched && p.o.DryRun:
+		p.note("dry-launch/"+v.ID, zerolog.WarnLevel, v.ID, "dry-run: would launch the volume's unit", map[string]string{"unit": name, "machine": machine})
+	case u.DesiredState != fleet.StateLaunched:
+		p.add(launchUnit{vol: v.ID, owner: owner, machine: machine, unit: name})
+	case u.CurrentState == fleet.StateLaunched && u.MachineID == machine:
+		if p.t.open[key] {
+			p.page(false, alert.Event{Kind: alert.KindStepOverdue, Action: alert.ActionResolve, Severity: alert.SeverityCritical, DedupKey: key,
+				Volume: v.ID, Instance: owner, Summary: fmt.Sprintf("%s: %s runs on %s again", v.ID, name, owner)})
+		}
+	case launched && !p.t.open[key] && p.now.Sub(since) > p.o.Deadlines.Reschedule:
+		p.page(false, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: key, Volume: v.ID, Instance: owner,
+			Summary: fmt.Sprintf("%s: %s was launched again at %s but fleet has not started it on %s (machine %s): Postgres is down",
+				v.ID, name, since.UTC().Format(time.RFC3339), owner, machine)})
+	}
+}
+
+// noTarget reports that a volume needs a new host and none is eligible.
+func (p *planner) noTarget(v awsops.Volume, from string, err error) {
+	p.note("no_target_log/"+v.ID, zerolog.ErrorLevel, v.ID, "NO FAILOVER TARGET: volume left where it is",
+		map[string]string{"owner": from, "error": err.Error()})
+	p.page(true, alert.Event{Kind: alert.KindNoTarget, Severity: alert.SeverityCritical, DedupKey: "no_target/" + v.ID, Volume: v.ID, Instance: from,
+		Summary: fmt.Sprintf("%s needs a new host but none is eligible: %v", v.ID, err)})
+}
+
+// confirmations starts the background confirmation of every stop fence this
+// term has not confirmed: those its own workers fenced, and those of records
+// it took over from a previous leader, whose confirmation died with its term.
+// The deadline counts from the end of the fence step; past it, one last look
+// is given before fence_unconfirmed is paged.
+func (p *planner) confirmations() {
+	cands := map[string]state.Record{}
+	for _, vol := range sortedKeys(p.s.journals) {
+		if rec := p.s.journals[vol]; needsConfirmation(rec) {
+			cands[rec.ID] = *rec
+		}
+	}
+	maps.Copy(cands, p.t.toConfirm)
+	for _, id := range sortedKeys(cands) {
+		if p.t.confirming[id] || p.t.confirmed[id] {
+			continue
+		}
+		rec := cands[id]
+		left := fenceEnd(&rec).Add(p.o.Deadlines.FenceConfirm).Sub(p.now)
+		p.add(confirmStop{rec: rec, left: max(left, p.o.ProbeInterval)})
+	}
+}
+
+// needsConfirmation says whether rec stopped its owner without waiting for
+// the stop: an automatic failover under the default fence policy, past its
+// fence step and not finished.
+func needsConfirmation(rec *state.Record) bool {
+	return rec.Kind == state.KindFailover && rec.Fence == state.FenceStopThenDetach && rec.From.Instance != "" &&
+		rec.Step != state.StepPlanned && rec.Step != state.StepDone && !fenceEnd(rec).IsZero()
+}
+
+// fenceEnd is when rec's fence step ended (zero if it has not).
+func fenceEnd(rec *state.Record) time.Time {
+	for _, st := range rec.Timeline {
+		if st.Step == state.StepFenced {
+			return st.End
+		}
+	}
+	return time.Time{}
+}
+
+// damper is the damping policy of the options.
+func (p *planner) damper() Damper {
+	return Damper{Cooldown: p.o.Cooldown, Max: p.o.MaxFailovers, Window: p.o.FailoverWindow}
+}
+
+// endpoint describes owner as the source of a move.
+func (p *planner) endpoint(owner string) state.Endpoint {
+	e := state.Endpoint{Instance: owner, Machine: p.s.machineOf(owner)}
+	if inst, ok := p.s.instances[owner]; ok {
+		e.PrivateIP = inst.PrivateIP
+	}
+	return e
+}
+
+// targetInput is what target choice looks at for v, from this round's view.
+func (p *planner) targetInput(v awsops.Volume, from, preferred string) targetInput {
+	in := targetInput{
+		Volume: v.ID, AZ: v.AvailabilityZone, From: from, Hosts: p.s.hosts, Instances: p.s.instances,
+		Machines: p.s.machines, MetadataKey: p.o.MetadataKey, Holders: maps.Clone(p.holders), Suspect: map[string]bool{},
+		Preferred: preferred,
+	}
+	// A move not yet attached holds its target as surely as an attachment does.
+	for id, vol := range p.reserved {
+		if _, ok := in.Holders[id]; !ok && vol != v.ID {
+			in.Holders[id] = vol
+		}
+	}
+	for id, res := range p.t.verdicts {
+		if res.Verdict != health.VerdictAlive {
+			in.Suspect[id] = true
+		}
+	}
+	return in
+}
+
+// holdersOf maps each instance to the managed volume attached to it.
+func holdersOf(vols []awsops.Volume) map[string]string {
+	out := make(map[string]string, len(vols))
+	for _, v := range vols {
+		if owner, _, err := currentOwner(v); err == nil && owner != "" {
+			out[owner] = v.ID
+		}
+	}
+	return out
+}
+
+// cloneRecord copies rec deeply enough that the copy's timeline can change.
+func cloneRecord(rec *state.Record) state.Record {
+	r := *rec
+	r.Timeline = slices.Clone(rec.Timeline)
+	r.PreviousTargets = slices.Clone(rec.PreviousTargets)
+	return r
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

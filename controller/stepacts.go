@@ -1,0 +1,383 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/volfailover/volfailover/alert"
+
+	"github.com/volfailover/volfailover/awsops"
+	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/health"
+	"github.com/volfailover/volfailover/state"
+)
+
+// noOwner is the fence and detach of a heal: there is no previous owner.
+func (w *worker) noOwner(context.Context) (string, error) { return "no previous owner", nil }
+
+// stopOwner fences a dead owner by stopping it, hard (Force, skipping the
+// OS shutdown). An owner already stopping is sent the hard stop too: a
+// graceful stop can hang in the guest for minutes, and under the strict
+// policy the move waits for stopped. Under the strict policy the step waits
+// for stopped; under the default one the planner confirms the stop in the
+// background.
+func (w *worker) stopOwner(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	insts, err := c.ec2.Instances(ctx, []string{r.From.Instance})
+	if err != nil {
+		return "", fmt.Errorf("describe %s: %w", r.From.Instance, err)
+	}
+	inst, ok := insts[r.From.Instance]
+	switch {
+	case !ok:
+		return "instance gone", nil
+	case inst.State == "stopped" || inst.State == "terminated":
+		return "instance " + inst.State, nil
+	case inst.State == "shutting-down" || (inst.State == "stopping" && w.stopSent()):
+		// Terminating (no stop can overtake it), or stopping from the hard stop
+		// an earlier attempt of this step sent.
+		if r.Fence == state.FenceStrict {
+			return "", w.waitStopped(ctx)
+		}
+		return "instance already " + inst.State, nil
+	}
+	err = w.l.mutate(ctx, r, func(ctx context.Context) error { return c.ec2.StopInstance(ctx, r.From.Instance, true) })
+	if err != nil {
+		return "", fmt.Errorf("stop %s (force, from %s): %w", r.From.Instance, inst.State, err)
+	}
+	if r.Fence == state.FenceStrict {
+		return "", w.waitStopped(ctx)
+	}
+	return "", nil
+}
+
+// stopSent says whether an earlier attempt of the fence step may have sent
+// the hard stop already: an owner found stopping then is stopping from it.
+func (w *worker) stopSent() bool {
+	for _, st := range w.r.Timeline {
+		if st.Step == state.StepFenced {
+			return st.Attempts > 1
+		}
+	}
+	return false
+}
+
+func (w *worker) waitStopped(ctx context.Context) error {
+	if err := w.l.c.ec2.WaitStopped(ctx, w.r.From.Instance); err != nil {
+		return fmt.Errorf("wait for %s to stop: %w", w.r.From.Instance, err)
+	}
+	return nil
+}
+
+// stopUnit is a switchover's fence: the unit is stopped through fleet and
+// the step waits until it has stopped on the owner.
+func (w *worker) stopUnit(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	unit := c.unitName(r.Volume)
+	u, err := c.fleet.Unit(ctx, unit)
+	if err != nil && !errors.Is(err, fleet.ErrNotFound) {
+		return "", fmt.Errorf("read unit %s: %w", unit, err)
+	}
+	if u != nil && u.DesiredState != fleet.StateInactive {
+		err := w.l.mutate(ctx, r, func(ctx context.Context) error { return c.fleet.SetUnitTargetState(ctx, unit, fleet.StateInactive) })
+		if err != nil {
+			return "", fmt.Errorf("set %s inactive: %w", unit, err)
+		}
+	}
+	if r.From.Machine != "" {
+		if err := c.fleet.WaitUnitStopped(ctx, unit, r.From.Machine, c.pollInterval()); err != nil {
+			return "", fmt.Errorf("wait for %s to stop on %s: %w", unit, r.From.Machine, err)
+		}
+	}
+	return "", nil
+}
+
+// forceDetach takes the volume off a dead owner: forced, since the owner cannot cooperate.
+func (w *worker) forceDetach(ctx context.Context) (string, error) { return w.detach(ctx, true) }
+
+// plainDetach takes the volume off a live owner whose unit has stopped.
+func (w *worker) plainDetach(ctx context.Context) (string, error) { return w.detach(ctx, false) }
+
+func (w *worker) detach(ctx context.Context, force bool) (string, error) {
+	r, c := w.r, w.l.c
+	v, err := w.volume(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := v.AttachmentTo(r.From.Instance); !ok {
+		return "not attached to " + r.From.Instance, nil
+	}
+	err = w.l.mutate(ctx, r, func(ctx context.Context) error { return c.ec2.DetachVolume(ctx, r.Volume, r.From.Instance, force) })
+	if err != nil {
+		return "", fmt.Errorf("detach %s from %s (force %t): %w", r.Volume, r.From.Instance, force, err)
+	}
+	return "", nil
+}
+
+// attach puts the volume on the target as the same device and stamps the
+// epoch. An attachment to a host other than the old owner and the target (a
+// late attach of an earlier target, or one sent by a deposed leader) is the
+// new state of the world, and the planner's to judge: the move goes back to
+// it. So does an attach stuck in attaching past the attach deadline, after
+// the stuck attachment is force-detached.
+func (w *worker) attach(ctx context.Context) (string, error) {
+	r := w.r
+	v, err := w.volume(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, other := range v.Attachments {
+		switch {
+		case other.InstanceID == r.To.Instance || other.State == "detached":
+		case other.InstanceID == r.From.Instance:
+			return "", fmt.Errorf("attach %s to %s: still attached to the old owner %s (%s)", r.Volume, r.To.Instance, other.InstanceID, other.State)
+		default:
+			return "", &targetLostError{why: fmt.Sprintf("volume attached to %s (%s), not to target %s", other.InstanceID, other.State, r.To.Instance), stray: other.InstanceID}
+		}
+	}
+	var skipped []string
+	switch a, ok := v.AttachmentTo(r.To.Instance); {
+	case ok && a.State == "attached":
+		skipped = append(skipped, "already attached")
+	case ok && a.State == "attaching" && !a.AttachTime.IsZero() && w.l.c.clk.Since(a.AttachTime) > w.l.c.o.Deadlines.Attach:
+		return "", w.unstick(ctx, fmt.Sprintf("attachment to %s stuck in attaching since %s", r.To.Instance, a.AttachTime.UTC().Format(time.RFC3339)))
+	case ok:
+		return "", fmt.Errorf("attach %s to %s: attachment is %s; waiting", r.Volume, r.To.Instance, a.State)
+	default:
+		if err := w.attachCall(ctx); err != nil {
+			return "", err
+		}
+	}
+	stamped, err := w.stamp(ctx, v)
+	if err != nil {
+		return "", err
+	}
+	if stamped != "" {
+		skipped = append(skipped, stamped)
+	}
+	return strings.Join(skipped, ", "), nil
+}
+
+func (w *worker) attachCall(ctx context.Context) error {
+	r, c := w.r, w.l.c
+	err := w.l.mutate(ctx, r, func(ctx context.Context) error { return c.ec2.AttachVolume(ctx, r.Volume, r.To.Instance, r.Device) })
+	switch {
+	case err == nil:
+		return nil
+	case targetRefuses(err):
+		// Retrying the same host cannot succeed: it already holds a volume on
+		// the device, or takes no more. The planner re-targets.
+		return &targetLostError{why: fmt.Sprintf("target %s cannot take %s as %s: %v", r.To.Instance, r.Volume, r.Device, err)}
+	case errors.Is(err, awsops.ErrStuck):
+		return w.unstick(ctx, fmt.Sprintf("attach to %s stuck: %v", r.To.Instance, err))
+	}
+	return fmt.Errorf("attach %s to %s as %s: %w", r.Volume, r.To.Instance, r.Device, err)
+}
+
+// unstick force-detaches an attachment stuck in attaching, pages, and hands
+// the move back to the planner, which picks another target.
+func (w *worker) unstick(ctx context.Context, why string) error {
+	r, c := w.r, w.l.c
+	err := w.l.mutate(ctx, r, func(ctx context.Context) error { return c.ec2.DetachVolume(ctx, r.Volume, r.To.Instance, true) })
+	if err != nil {
+		return fmt.Errorf("force-detach stuck attachment of %s from %s: %w", r.Volume, r.To.Instance, err)
+	}
+	w.l.page(ctx, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "attach_stuck/" + r.ID + "/" + r.To.Instance,
+		Volume: r.Volume, Instance: r.To.Instance, FailoverID: r.ID,
+		Summary: fmt.Sprintf("%s of %s: %s; force-detached, choosing another target", r.Kind, r.Volume, why)})
+	return &targetLostError{why: why}
+}
+
+// stamp tags the volume with the move's epoch; "already stamped" when it is.
+func (w *worker) stamp(ctx context.Context, v awsops.Volume) (string, error) {
+	r := w.r
+	epoch := strconv.FormatInt(r.Epoch, 10)
+	if v.Tags[TagEpoch] == epoch && v.Tags[TagFailoverID] == r.ID {
+		return "already stamped", nil
+	}
+	err := w.l.mutate(ctx, r, func(ctx context.Context) error {
+		return w.l.c.ec2.TagVolume(ctx, r.Volume, map[string]string{TagEpoch: epoch, TagFailoverID: r.ID})
+	})
+	if err != nil {
+		return "", fmt.Errorf("stamp epoch %s on %s: %w", epoch, r.Volume, err)
+	}
+	return "", nil
+}
+
+// moveMetadata moves the fleet metadata in ONE PATCH, strictly after the
+// attach: removed from the old machine and any stale one, added on the target.
+func (w *worker) moveMetadata(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	machines, err := c.fleet.Machines(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list fleet machines: %w", err)
+	}
+	ops, skipped, err := metadataMove(machines, c.o.MetadataKey, r)
+	if err != nil || skipped != "" {
+		return skipped, err
+	}
+	if err := w.l.mutate(ctx, r, func(ctx context.Context) error { return c.fleet.PatchMetadata(ctx, ops) }); err != nil {
+		return "", fmt.Errorf("move metadata %s=%s to %s: %w", c.o.MetadataKey, r.Volume, r.To.Machine, err)
+	}
+	return "", nil
+}
+
+// metadataMove is the PATCH that puts key=volume on the target's machine
+// only; skipped says why none is needed.
+func metadataMove(machines []fleet.Machine, key string, r *state.Record) (ops []fleet.MetadataOp, skipped string, err error) {
+	var target *fleet.Machine
+	removed := map[string]bool{}
+	for i, m := range machines {
+		if m.ID == r.To.Machine {
+			target = &machines[i]
+			continue
+		}
+		if m.Metadata[key] == r.Volume {
+			ops = append(ops, fleet.MetadataOp{Op: fleet.OpRemove, MachineID: m.ID, Key: key})
+			removed[m.ID] = true
+		}
+	}
+	if target == nil {
+		return nil, "", fmt.Errorf("move metadata of %s: fleet does not list target machine %s", r.Volume, r.To.Machine)
+	}
+	if v, ok := target.Metadata[key]; ok && v != r.Volume {
+		return nil, "", fmt.Errorf("move metadata of %s: target machine %s carries %s=%s", r.Volume, r.To.Machine, key, v)
+	}
+	targetHas := target.Metadata[key] == r.Volume
+	if len(ops) == 0 && targetHas {
+		return nil, "metadata already on target only", nil
+	}
+	// The old machine may be gone from the list (dead): its metadata persists,
+	// so remove it by ID in the same PATCH.
+	if r.From.Machine != "" && r.From.Machine != r.To.Machine && !removed[r.From.Machine] {
+		ops = append([]fleet.MetadataOp{{Op: fleet.OpRemove, MachineID: r.From.Machine, Key: key}}, ops...)
+	}
+	if !targetHas {
+		ops = append(ops, fleet.MetadataOp{Op: fleet.OpAdd, MachineID: r.To.Machine, Key: key, Value: r.Volume})
+	}
+	return ops, "", nil
+}
+
+// reschedule makes sure the unit exists and is launched, then waits until it
+// is active on the target machine.
+func (w *worker) reschedule(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	unit := c.unitName(r.Volume)
+	skipped, err := w.launch(ctx, unit, r.To.Machine)
+	if err != nil {
+		return "", err
+	}
+	if err := c.fleet.WaitUnitActive(ctx, unit, r.To.Machine, c.pollInterval()); err != nil {
+		return "", fmt.Errorf("wait for %s active on %s: %w", unit, r.To.Machine, err)
+	}
+	return skipped, nil
+}
+
+// launch creates the unit from its template if it is missing and sets it
+// launched. A unit already launched elsewhere is set launched again: fleet's
+// engine reacts to a metadata PATCH only on its next tick (up to
+// engine_reconcile_interval, 2 s by default) but to a desired-state write at
+// once (its job watch); the write is a no-op for the unit.
+func (w *worker) launch(ctx context.Context, unit, machine string) (string, error) {
+	r, c := w.r, w.l.c
+	u, err := c.fleet.Unit(ctx, unit)
+	skipped := ""
+	switch {
+	case errors.Is(err, fleet.ErrNotFound):
+		tmpl := c.templateName()
+		t, err := c.fleet.Unit(ctx, tmpl)
+		if err != nil {
+			return "", fmt.Errorf("read template %s to create %s: %w", tmpl, unit, err)
+		}
+		err = w.l.mutate(ctx, r, func(ctx context.Context) error { return c.fleet.CreateUnit(ctx, unit, t.Options, fleet.StateLaunched) })
+		if err != nil {
+			return "", fmt.Errorf("create %s from %s: %w", unit, tmpl, err)
+		}
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read unit %s: %w", unit, err)
+	case u.DesiredState == fleet.StateLaunched && u.MachineID == machine:
+		return "unit already launched on the target", nil
+	case u.DesiredState == fleet.StateLaunched:
+		skipped = "unit already launched; fleet nudged to place it"
+	}
+	if err := w.l.mutate(ctx, r, func(ctx context.Context) error { return c.fleet.SetUnitTargetState(ctx, unit, fleet.StateLaunched) }); err != nil {
+		return "", fmt.Errorf("launch %s: %w", unit, err)
+	}
+	return skipped, nil
+}
+
+// verify needs Postgres to accept a startup on the target and the volume to be
+// attached there (and nowhere else).
+func (w *worker) verify(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	v, err := w.volume(ctx)
+	if err != nil {
+		return "", err
+	}
+	owner, _, err := currentOwner(v)
+	if err != nil {
+		return "", err
+	}
+	if owner != r.To.Instance {
+		return "", fmt.Errorf("verify %s: attached to %q, want %s", r.Volume, owner, r.To.Instance)
+	}
+	addr := net.JoinHostPort(r.To.PrivateIP, strconv.Itoa(c.o.PostgresPort))
+	pctx, cancel := context.WithTimeout(ctx, max(c.o.ProbeTimeout, time.Second))
+	defer cancel()
+	if err := health.ProbePostgresReady(pctx, addr); err != nil {
+		return "", fmt.Errorf("verify postgres at %s: %w", addr, err)
+	}
+	return "", nil
+}
+
+// targetGone says why the target is no longer eligible ("" = it is): its
+// registration lease is gone, or EC2 does not say running.
+func (w *worker) targetGone(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	resp, err := c.cli.Get(ctx, c.keys.Host(r.To.Instance), clientv3.WithCountOnly())
+	if err != nil {
+		return "", fmt.Errorf("read registration of target %s: %w", r.To.Instance, err)
+	}
+	if resp.Count == 0 {
+		return "registration lease gone", nil
+	}
+	insts, err := c.ec2.Instances(ctx, []string{r.To.Instance})
+	if err != nil {
+		return "", fmt.Errorf("describe target %s: %w", r.To.Instance, err)
+	}
+	inst, ok := insts[r.To.Instance]
+	switch {
+	case !ok:
+		return "unknown to EC2", nil
+	case inst.State != "running":
+		return "EC2 state " + inst.State, nil
+	}
+	return "", nil
+}
+
+func (w *worker) volume(ctx context.Context) (awsops.Volume, error) {
+	vols, err := w.l.c.ec2.Volumes(ctx, []string{w.r.Volume})
+	if err != nil {
+		return awsops.Volume{}, fmt.Errorf("describe %s: %w", w.r.Volume, err)
+	}
+	v, ok := vols[w.r.Volume]
+	if !ok {
+		return awsops.Volume{}, fmt.Errorf("describe %s: %w", w.r.Volume, awsops.ErrVolumeNotFound)
+	}
+	return v, nil
+}
+
+func (c *Controller) unitName(volume string) string { return fmt.Sprintf(c.o.UnitTemplate, volume) }
+
+// templateName is the fleet template the unit is instantiated from: postgres@.service.
+func (c *Controller) templateName() string { return strings.Replace(c.o.UnitTemplate, "%s", "", 1) }
+
+func (c *Controller) pollInterval() time.Duration { return min(c.o.ProbeInterval, time.Second) }
