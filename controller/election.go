@@ -23,23 +23,7 @@ func (c *Controller) runSession(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("new etcd session (ttl %ds): %w", ttl, err)
 	}
-	defer func() {
-		select {
-		case <-sess.Done():
-			// Lost: the lease is gone or unreachable, and the keepalive has ended.
-			return
-		default:
-		}
-		if c.cli.Ctx().Err() != nil {
-			// The client was closed under us: nothing can be revoked.
-			sess.Orphan()
-			return
-		}
-		// Revokes the lease, so the registration and witness reports vanish now.
-		if err := sess.Close(); err != nil {
-			c.log.Debug().Err(err).Msg("close etcd session")
-		}
-	}()
+	defer c.closeSession(ctx, sess)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -81,6 +65,31 @@ func (c *Controller) runSession(ctx context.Context) error {
 	}()
 
 	return c.campaign(ctx, sctx, sess, el)
+}
+
+// closeSession ends a session: on a clean shutdown it records the departure
+// and revokes the lease, so the registration and witness reports vanish at
+// once; a lost session or a closed client is left as it is.
+func (c *Controller) closeSession(ctx context.Context, sess *concurrency.Session) {
+	select {
+	case <-sess.Done():
+		// Lost: the lease is gone or unreachable, and the keepalive has ended.
+		return
+	default:
+	}
+	if c.cli.Ctx().Err() != nil {
+		// The client was closed under us: nothing can be revoked.
+		sess.Orphan()
+		return
+	}
+	if ctx.Err() != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		c.depart(dctx, "clean shutdown")
+		cancel()
+	}
+	if err := sess.Close(); err != nil {
+		c.log.Debug().Err(err).Msg("close etcd session")
+	}
 }
 
 func (c *Controller) setSession(ok bool, sess *concurrency.Session) {

@@ -127,15 +127,30 @@ func TestFailoverObservable(t *testing.T) {
 		{"volfailover_fleet_calls_total", map[string]string{"kind": "patch_metadata"}, func(v float64) bool { return v >= 1 }},
 		{"volfailover_fleet_calls_total", map[string]string{"kind": "machines"}, func(v float64) bool { return v >= 1 }},
 		{"volfailover_probe_duration_seconds", map[string]string{"probe": "postgres"}, func(v float64) bool { return v >= 1 }},
-		{"volfailover_probe_duration_seconds", map[string]string{"probe": "witness"}, func(v float64) bool { return v >= 1 }},
 		{"volfailover_probe_failures_total", map[string]string{"probe": "postgres"}, func(v float64) bool { return v >= 1 }},
 		{"volfailover_attachments_transitional", map[string]string{"state": "detaching"}, func(v float64) bool { return v >= 0 }},
 		{"volfailover_suspect_owners", map[string]string{}, func(v float64) bool { return v == 0 }},
 	} {
-		v, ok := sample(mfs, tt.name, tt.labels)
-		require.True(t, ok, "%s%v missing from the finisher's /metrics", tt.name, tt.labels)
-		require.True(t, tt.want(v), "%s%v: got %v", tt.name, tt.labels, v)
+		// The journal says done a moment before the worker counts the move:
+		// scrape until the series is there, within a deadline.
+		var v float64
+		var ok bool
+		require.Eventually(t, func() bool {
+			v, ok = sample(scrape(t, finisher), tt.name, tt.labels)
+			return ok && tt.want(v)
+		}, 5*time.Second, 20*time.Millisecond, "waiting for %s%v on the finisher's /metrics: got %v (present %t)", tt.name, tt.labels, v, ok)
 	}
+	// The leader is never a witness (its own probes are one signal already):
+	// witness probes run on the followers.
+	witnessProbes := 0.0
+	for _, h := range c.hosts {
+		if h != finisher && h != c.owner() {
+			n, _ := sample(scrape(t, h), "volfailover_probe_duration_seconds", map[string]string{"probe": "witness"})
+			witnessProbes += n
+		}
+	}
+	require.GreaterOrEqual(t, witnessProbes, 1.0, "witness probes on the followers: got %v, want ≥ 1", witnessProbes)
+
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total"} {
 		require.Contains(t, mfs, name, "Go and process collectors registered")
 	}

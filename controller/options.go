@@ -163,7 +163,18 @@ var (
 func (o Options) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	o.validateEtcd(bad)
+	o.validateTiming(bad)
+	o.validateNames(bad)
+	o.validatePolicy(bad)
+	o.validateIdentity(bad)
+	return errors.Join(errs...)
+}
 
+// complaint records one problem with a field.
+type complaint func(format string, args ...any)
+
+func (o Options) validateEtcd(bad complaint) {
 	if len(o.EtcdEndpoints) == 0 {
 		bad("etcd-endpoints: at least one endpoint is required")
 	}
@@ -182,8 +193,11 @@ func (o Options) Validate() error {
 		bad("etcd-dial-timeout: %s must be positive", o.EtcdDialTimeout)
 	}
 	if err := state.CheckPrefix(o.KeyPrefix); err != nil {
-		bad("key-prefix: %w", err)
+		bad("key-prefix: %v", err)
 	}
+}
+
+func (o Options) validateTiming(bad complaint) {
 	if o.SessionTTL < time.Second || o.SessionTTL%time.Second != 0 {
 		bad("session-ttl: %s must be a whole number of seconds, at least 1s", o.SessionTTL)
 	}
@@ -195,32 +209,8 @@ func (o Options) Validate() error {
 	if o.ProbeTimeout <= 0 || o.ProbeTimeout > o.ProbeInterval {
 		bad("probe-timeout: %s must be positive and at most probe-interval (%s)", o.ProbeTimeout, o.ProbeInterval)
 	}
-	if o.FailureThreshold < 1 {
-		bad("failure-threshold: %d must be at least 1", o.FailureThreshold)
-	}
-	if o.Witnesses < 1 || o.Witnesses > 15 {
-		bad("witnesses: %d must be between 1 and 15", o.Witnesses)
-	}
 	if o.WitnessRefresh < o.ProbeInterval {
 		bad("witness-refresh: %s must be at least probe-interval (%s)", o.WitnessRefresh, o.ProbeInterval)
-	}
-	if o.ManagedTagKey == "" || len(o.ManagedTagKey) > 128 || strings.HasPrefix(strings.ToLower(o.ManagedTagKey), "aws:") {
-		bad("managed-tag-key: %q must be 1–128 characters and not start with aws:", o.ManagedTagKey)
-	}
-	if strings.Count(o.UnitTemplate, "%s") != 1 || strings.Count(o.UnitTemplate, "%") != 1 || !strings.Contains(o.UnitTemplate, "@%s.") {
-		bad("unit-template: %q must contain exactly one @%%s. (e.g. postgres@%%s.service)", o.UnitTemplate)
-	}
-	if !metaKeyRe.MatchString(o.MetadataKey) {
-		bad("metadata-key: %q must match %s", o.MetadataKey, metaKeyRe)
-	}
-	if !deviceRe.MatchString(o.Device) {
-		bad("device: %q is not an EBS device name such as /dev/xvdb or /dev/sdf", o.Device)
-	}
-	if o.PostgresPort < 1 || o.PostgresPort > 65535 {
-		bad("postgres-port: %d is not a TCP port", o.PostgresPort)
-	}
-	if o.FencePolicy != state.FenceStopThenDetach && o.FencePolicy != state.FenceStrict {
-		bad("fence-policy: %q must be %q or %q", o.FencePolicy, state.FenceStopThenDetach, state.FenceStrict)
 	}
 	for _, d := range []struct {
 		name string
@@ -238,6 +228,42 @@ func (o Options) Validate() error {
 	if o.RetryInitial <= 0 || o.RetryMax < o.RetryInitial {
 		bad("retry-initial %s and retry-max %s: need 0 < initial ≤ max", o.RetryInitial, o.RetryMax)
 	}
+	if o.SuspectPageAfter <= 0 {
+		bad("suspect-page-after: %s must be positive", o.SuspectPageAfter)
+	}
+}
+
+func (o Options) validateNames(bad complaint) {
+	if o.ManagedTagKey == "" || len(o.ManagedTagKey) > 128 || strings.HasPrefix(strings.ToLower(o.ManagedTagKey), "aws:") {
+		bad("managed-tag-key: %q must be 1–128 characters and not start with aws:", o.ManagedTagKey)
+	}
+	if strings.Count(o.UnitTemplate, "%s") != 1 || strings.Count(o.UnitTemplate, "%") != 1 || !strings.Contains(o.UnitTemplate, "@%s.") {
+		bad("unit-template: %q must contain exactly one @%%s. (e.g. postgres@%%s.service)", o.UnitTemplate)
+	}
+	if !metaKeyRe.MatchString(o.MetadataKey) {
+		bad("metadata-key: %q must match %s", o.MetadataKey, metaKeyRe)
+	}
+	if !deviceRe.MatchString(o.Device) {
+		bad("device: %q is not an EBS device name such as /dev/xvdb or /dev/sdf", o.Device)
+	}
+	if o.PostgresPort < 1 || o.PostgresPort > 65535 {
+		bad("postgres-port: %d is not a TCP port", o.PostgresPort)
+	}
+	if _, _, err := net.SplitHostPort(o.ListenAddr); err != nil {
+		bad("listen-address: %q: %v", o.ListenAddr, err)
+	}
+}
+
+func (o Options) validatePolicy(bad complaint) {
+	if o.FailureThreshold < 1 {
+		bad("failure-threshold: %d must be at least 1", o.FailureThreshold)
+	}
+	if o.Witnesses < 1 || o.Witnesses > 15 {
+		bad("witnesses: %d must be between 1 and 15", o.Witnesses)
+	}
+	if o.FencePolicy != state.FenceStopThenDetach && o.FencePolicy != state.FenceStrict {
+		bad("fence-policy: %q must be %q or %q", o.FencePolicy, state.FenceStopThenDetach, state.FenceStrict)
+	}
 	if o.Cooldown < 0 {
 		bad("cooldown: %s must not be negative", o.Cooldown)
 	}
@@ -250,12 +276,9 @@ func (o Options) Validate() error {
 	if o.HistoryLimit < 1 || o.HistoryLimit > 1000 {
 		bad("history-limit: %d must be between 1 and 1000", o.HistoryLimit)
 	}
-	if o.SuspectPageAfter <= 0 {
-		bad("suspect-page-after: %s must be positive", o.SuspectPageAfter)
-	}
-	if _, _, err := net.SplitHostPort(o.ListenAddr); err != nil {
-		bad("listen-address: %q: %v", o.ListenAddr, err)
-	}
+}
+
+func (o Options) validateIdentity(bad complaint) {
 	if o.InstanceID != "" && !state.ValidInstanceID(o.InstanceID) {
 		bad("instance-id: %q is not an EC2 instance ID", o.InstanceID)
 	}
@@ -268,7 +291,6 @@ func (o Options) Validate() error {
 	if o.AvailabilityZone != "" && !azRe.MatchString(o.AvailabilityZone) {
 		bad("availability-zone: %q is not an availability zone name", o.AvailabilityZone)
 	}
-	return errors.Join(errs...)
 }
 
 var azRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d[a-z]$`)

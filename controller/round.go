@@ -123,11 +123,16 @@ func assess(t *term, s *snapshot, probes map[string]error, policy health.Policy,
 	for _, o := range s.owners {
 		list = append(list, o)
 	}
-	witnesses := t.witnesses.assign(list, s.hosts)
+	witnesses := t.witnesses.assign(list, witnessPool(s.hosts, leaderID))
 	t.verdicts = make(map[string]health.Result, len(s.owners))
 	for id, o := range s.owners {
 		if _, ok := s.hosts[id]; ok {
 			t.seen[id] = true
+		}
+		if inst, ok := s.instances[id]; ok && (inst.InstanceStatus == "impaired" || inst.SystemStatus == "impaired") {
+			t.impaired[id]++
+		} else {
+			t.impaired[id] = 0
 		}
 		t.verdicts[id] = policy.Decide(s.now, observation(t, s, o, witnesses[id]))
 	}
@@ -145,11 +150,30 @@ func assess(t *term, s *snapshot, probes map[string]error, policy health.Policy,
 	}
 }
 
+// witnessPool is the hosts a witness may be chosen from: every live host but
+// the leader. The leader's own probes are one signal already; its report as
+// a witness would let a leader that alone cannot reach a healthy owner agree
+// with itself (in a two-host AZ, it would be the only witness). The owner
+// itself is left out by the choice.
+func witnessPool(hosts map[string]state.Host, leaderID string) map[string]state.Host {
+	if _, ok := hosts[leaderID]; !ok || leaderID == "" {
+		return hosts
+	}
+	pool := make(map[string]state.Host, len(hosts)-1)
+	for id, h := range hosts {
+		if id != leaderID {
+			pool[id] = h
+		}
+	}
+	return pool
+}
+
 // observation is what the policy sees of one owner this round.
 func observation(t *term, s *snapshot, o state.Owner, witnesses []string) health.Observation {
 	id := o.Instance
 	obs := health.Observation{
 		ProbeFailures:     t.failures[id],
+		ImpairedReadings:  t.impaired[id],
 		Registered:        t.seen[id],
 		WitnessesAssigned: len(witnesses),
 		EtcdHealthy:       true, // the guarded read of this round succeeded

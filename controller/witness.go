@@ -131,27 +131,7 @@ func (w *witness) watch(ctx context.Context, rev int64) {
 
 // round probes every owner this instance witnesses and publishes what changed.
 func (w *witness) round(ctx context.Context) {
-	self := w.c.o.InstanceID
-	w.mu.Lock()
-	type job struct {
-		owner state.Owner
-		url   string
-	}
-	var jobs []job
-	assigned := w.cache.assign(w.owners, w.hosts)
-	for _, o := range w.owners {
-		for _, id := range assigned[o.Instance] {
-			if id == self {
-				url := w.hosts[o.Instance].HealthURL
-				if url == "" {
-					url = o.HealthURL
-				}
-				jobs = append(jobs, job{o, url})
-			}
-		}
-	}
-	w.mu.Unlock()
-
+	jobs := w.jobs()
 	results := make([]state.Report, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
@@ -159,7 +139,7 @@ func (w *witness) round(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			err := w.c.timeProbe(labelWitness, func() error { return w.c.probeOwner(ctx, j.owner, j.url) })
-			results[i] = state.Report{Owner: j.owner.Instance, Witness: self, Reachable: err == nil, At: w.c.clk.Now().UTC()}
+			results[i] = state.Report{Owner: j.owner.Instance, Witness: w.c.o.InstanceID, Reachable: err == nil, At: w.c.clk.Now().UTC()}
 			if err != nil {
 				results[i].Detail = err.Error()
 			}
@@ -169,7 +149,42 @@ func (w *witness) round(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
+	w.publish(ctx, results)
+}
 
+// witnessJob is one owner this instance probes, at the health URL to use.
+type witnessJob struct {
+	owner state.Owner
+	url   string
+}
+
+// jobs lists the owners that chose this instance as a witness. The choice
+// leaves out the leader as the leader's own verdict does, so both agree on
+// who the witnesses are.
+func (w *witness) jobs() []witnessJob {
+	self := w.c.o.InstanceID
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var jobs []witnessJob
+	assigned := w.cache.assign(w.owners, witnessPool(w.hosts, w.c.LeaderID()))
+	for _, o := range w.owners {
+		for _, id := range assigned[o.Instance] {
+			if id != self {
+				continue
+			}
+			url := w.hosts[o.Instance].HealthURL
+			if url == "" {
+				url = o.HealthURL
+			}
+			jobs = append(jobs, witnessJob{o, url})
+		}
+	}
+	return jobs
+}
+
+// publish writes the reports that changed (or are due for a refresh) and
+// withdraws those of owners this instance no longer witnesses.
+func (w *witness) publish(ctx context.Context, results []state.Report) {
 	keep := map[string]bool{}
 	for _, r := range results {
 		keep[r.Owner] = true
@@ -178,7 +193,7 @@ func (w *witness) round(ctx context.Context) {
 			continue
 		}
 		b, _ := json.Marshal(r)
-		if _, err := w.c.cli.Put(ctx, w.c.keys.WitnessReport(r.Owner, self), string(b), clientv3.WithLease(w.sess.Lease())); err != nil {
+		if _, err := w.c.cli.Put(ctx, w.c.keys.WitnessReport(r.Owner, r.Witness), string(b), clientv3.WithLease(w.sess.Lease())); err != nil {
 			w.c.log.Warn().Err(err).Str("owner", r.Owner).Msg("witness: write report")
 			continue
 		}
@@ -191,7 +206,7 @@ func (w *witness) round(ctx context.Context) {
 		if keep[owner] {
 			continue
 		}
-		if _, err := w.c.cli.Delete(ctx, w.c.keys.WitnessReport(owner, self)); err != nil {
+		if _, err := w.c.cli.Delete(ctx, w.c.keys.WitnessReport(owner, w.c.o.InstanceID)); err != nil {
 			w.c.log.Warn().Err(err).Str("owner", owner).Msg("witness: withdraw report")
 			continue
 		}
