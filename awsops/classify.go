@@ -34,6 +34,7 @@ const (
 	codeInvalidPaginationTok = "InvalidPaginationToken"
 	codeInternalError        = "InternalError"
 	codeUnavailable          = "Unavailable"
+	codeCustomerKeyRevoked   = "CustomerKeyHasBeenRevoked" // kms.go
 )
 
 // sentinelByCode maps an EC2 error code to its sentinel. Device-in-use is
@@ -62,6 +63,7 @@ var sentinelByCode = map[string]error{
 	codeInvalidPaginationTok: ErrInvalidParameter,
 	codeInternalError:        ErrServer,
 	codeUnavailable:          ErrServer,
+	codeCustomerKeyRevoked:   ErrKMSKeyUnusable,
 }
 
 // classify wraps err with the sentinel its EC2 error code (or HTTP status)

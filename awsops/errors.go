@@ -35,4 +35,10 @@ var (
 	// ErrAttachmentNotFound: detach named an attachment that does not exist
 	// (InvalidAttachment.NotFound). Not in docs/contracts.md; added.
 	ErrAttachmentNotFound = errors.New("attachment not found")
+	// ErrKMSKeyUnusable: EC2 refused to attach an encrypted volume because
+	// it could not use the volume's KMS key (CustomerKeyHasBeenRevoked): the
+	// key is disabled or pending deletion, or the caller may not create a
+	// grant on it. Retrying does not help; only the key's owner can fix it,
+	// and every peer will be refused alike. See kms.go.
+	ErrKMSKeyUnusable = errors.New("kms key unusable")
 )

@@ -15,6 +15,11 @@ type Attachment struct {
 	// State: attaching|attached|detaching|detached|busy.
 	State      string
 	AttachTime time.Time
+	// DeleteOnTermination is true when EC2 deletes the volume as soon as
+	// InstanceID is terminated: the default for a volume of the instance's
+	// launch block-device mapping. A database volume must not carry it, or
+	// terminating a dead owner destroys the data a failover is for.
+	DeleteOnTermination bool
 }
 
 // Volume is an EBS volume with its attachments.
@@ -25,6 +30,11 @@ type Volume struct {
 	State       string
 	Tags        map[string]string
 	Attachments []Attachment
+	// Encrypted and KMSKeyID say which KMS key guards the volume: attaching
+	// it makes EC2 create a grant on that key with the caller's
+	// permissions, so the key decides whether a failover can attach it.
+	Encrypted bool
+	KMSKeyID  string
 }
 
 // AttachmentTo returns the volume's attachment to instanceID, if any.
@@ -78,6 +88,8 @@ func volumeFrom(v types.Volume) (Volume, error) {
 		AvailabilityZone: aws.ToString(v.AvailabilityZone),
 		State:            string(v.State),
 		Tags:             tagMap(v.Tags),
+		Encrypted:        aws.ToBool(v.Encrypted),
+		KMSKeyID:         aws.ToString(v.KmsKeyId),
 	}
 	if out.AvailabilityZone == "" {
 		return Volume{}, fmt.Errorf("describe volumes: volume %s: availabilityZone is empty", id)
@@ -88,6 +100,8 @@ func volumeFrom(v types.Volume) (Volume, error) {
 			Device:     aws.ToString(a.Device),
 			State:      string(a.State),
 			AttachTime: aws.ToTime(a.AttachTime),
+			// Absent means false: EC2 writes it on every attachment.
+			DeleteOnTermination: aws.ToBool(a.DeleteOnTermination),
 		}
 		if !instanceIDRE.MatchString(att.InstanceID) {
 			return Volume{}, fmt.Errorf("describe volumes: volume %s attachment %d: instanceId %q is not an instance ID", id, i, att.InstanceID)

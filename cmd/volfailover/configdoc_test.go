@@ -17,7 +17,7 @@ const (
 )
 
 // docCommands is the order the commands are documented in.
-var docCommands = []string{"run", "status", "pause", "resume", "switchover", "history", "check"}
+var docCommands = []string{"run", "status", "pause", "resume", "switchover", "history", "check", "iam-policy"}
 
 // flagTables renders every flag of every command from the cobra flag sets:
 // name, environment variable, default, type and unit, meaning.

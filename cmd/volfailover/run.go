@@ -40,10 +40,19 @@ type runFlags struct {
 	ec2Wait          awsops.WaitOptions
 	instanceTagKey   string
 	instanceTagValue string
+	// fixDeleteOnTermination clears DeleteOnTermination on this host's
+	// managed volumes at start-up.
+	fixDeleteOnTermination bool
+}
+
+// newRunFlags are run's flags at their defaults. `check` parses the very
+// same set, so what run would refuse, check reports.
+func newRunFlags() *runFlags {
+	return &runFlags{o: controller.DefaultOptions(), ec2Wait: awsops.DefaultOptions().Wait}
 }
 
 func newRunCmd(env adminEnv) *cobra.Command {
-	return runCommand(env, &runFlags{o: controller.DefaultOptions(), ec2Wait: awsops.DefaultOptions().Wait})
+	return runCommand(env, newRunFlags())
 }
 
 // runCommand builds `run` around f, which the flags fill.
@@ -122,6 +131,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.pdKeyFile, "pagerduty-routing-key-file", "", "file holding the PagerDuty Events v2 routing key (or VOLFAILOVER_PAGERDUTY_ROUTING_KEY)")
 	fs.StringVar(&f.webhookURL, "webhook-url", "", "generic JSON webhook receiving every page")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&f.fixDeleteOnTermination, "fix-delete-on-termination", false, "at start-up, set DeleteOnTermination to false on the managed volumes attached to this host, so terminating it cannot delete them")
 	var names []string
 	fs.VisitAll(func(fl *pflag.Flag) { names = append(names, fl.Name) })
 	markEnv(fs, names...)
@@ -174,13 +184,60 @@ func orDefault(v, d string) string {
 	return d
 }
 
-// runAgent builds the clients and runs the controller until ctx ends.
-func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
+// logger parses --log-level into the agent's logger.
+func (f *runFlags) logger() (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(f.logLevel)
 	if err != nil || f.logLevel == "" {
-		return usageErr(fmt.Errorf("log-level: %q is not debug, info, warn or error", f.logLevel))
+		return zerolog.Nop(), usageErr(fmt.Errorf("log-level: %q is not debug, info, warn or error", f.logLevel))
 	}
-	log := zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Str("component", "volfailover").Logger()
+	return zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Str("component", "volfailover").Logger(), nil
+}
+
+// awsOptions completes and checks the EC2 options from the flags and the
+// controller options o (managed tag key, instance ID).
+func (f *runFlags) awsOptions(o controller.Options, log zerolog.Logger) (awsops.Options, error) {
+	ao := awsops.DefaultOptions()
+	ao.Region, ao.Endpoint, ao.IMDSEndpoint, ao.ManagedTagKey = f.awsRegion, f.ec2Endpoint, f.imdsEndpoint, o.ManagedTagKey
+	ao.Logger = log
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"ec2-poll-initial", f.ec2Wait.Initial}, {"ec2-poll-max", f.ec2Wait.Max}, {"stuck-attaching", f.ec2Wait.StuckAttaching}, {"stuck-detaching", f.ec2Wait.StuckDetaching}} {
+		if d.v <= 0 {
+			return ao, usageErr(fmt.Errorf("--%s %s must be positive", d.flag, d.v))
+		}
+	}
+	if f.ec2Wait.Max < f.ec2Wait.Initial {
+		return ao, usageErr(fmt.Errorf("--ec2-poll-max %s must not be below --ec2-poll-initial %s", f.ec2Wait.Max, f.ec2Wait.Initial))
+	}
+	ao.Wait.Initial, ao.Wait.Max = f.ec2Wait.Initial, f.ec2Wait.Max
+	ao.InstanceTagKey, ao.InstanceTagValue = f.instanceTagKey, f.instanceTagValue
+	ao.Wait.StuckAttaching, ao.Wait.StuckDetaching = f.ec2Wait.StuckAttaching, f.ec2Wait.StuckDetaching
+	// awsops has no AppID option: the transport appends one to the SDK's
+	// User-Agent so EC2 (and the emulator's journal) can tell instances apart.
+	ao.HTTPClient = &http.Client{Transport: appIDTransport{app: "app/volfailover-" + o.InstanceID, base: http.DefaultTransport.(*http.Transport).Clone()}}
+	if err := ao.Validate(); err != nil {
+		return ao, usageErr(err)
+	}
+	return ao, nil
+}
+
+// fleetConfig completes and checks the fleet client configuration.
+func (f *runFlags) fleetConfig(o controller.Options, log zerolog.Logger) (fleet.Config, error) {
+	fc := fleet.DefaultConfig()
+	fc.Endpoint, fc.Logger, fc.UserAgent = f.fleetEndpoint, log, "volfailover/"+version+" ("+o.InstanceID+")"
+	if err := fc.Validate(); err != nil {
+		return fc, usageErr(err)
+	}
+	return fc, nil
+}
+
+// runAgent builds the clients and runs the controller until ctx ends.
+func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
+	log, err := f.logger()
+	if err != nil {
+		return err
+	}
 	o, err := f.options(ctx, env, log)
 	if err != nil {
 		return err
@@ -193,38 +250,21 @@ func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
 	}
 	defer cli.Close()
 
-	ao := awsops.DefaultOptions()
-	ao.Region, ao.Endpoint, ao.IMDSEndpoint, ao.ManagedTagKey = f.awsRegion, f.ec2Endpoint, f.imdsEndpoint, o.ManagedTagKey
-	ao.Logger = log
-	for _, d := range []struct {
-		flag string
-		v    time.Duration
-	}{{"ec2-poll-initial", f.ec2Wait.Initial}, {"ec2-poll-max", f.ec2Wait.Max}, {"stuck-attaching", f.ec2Wait.StuckAttaching}, {"stuck-detaching", f.ec2Wait.StuckDetaching}} {
-		if d.v <= 0 {
-			return usageErr(fmt.Errorf("--%s %s must be positive", d.flag, d.v))
-		}
-	}
-	if f.ec2Wait.Max < f.ec2Wait.Initial {
-		return usageErr(fmt.Errorf("--ec2-poll-max %s must not be below --ec2-poll-initial %s", f.ec2Wait.Max, f.ec2Wait.Initial))
-	}
-	ao.Wait.Initial, ao.Wait.Max = f.ec2Wait.Initial, f.ec2Wait.Max
-	ao.InstanceTagKey, ao.InstanceTagValue = f.instanceTagKey, f.instanceTagValue
-	ao.Wait.StuckAttaching, ao.Wait.StuckDetaching = f.ec2Wait.StuckAttaching, f.ec2Wait.StuckDetaching
-	// awsops has no AppID option: the transport appends one to the SDK's
-	// User-Agent so EC2 (and the emulator's journal) can tell instances apart.
-	ao.HTTPClient = &http.Client{Transport: appIDTransport{app: "app/volfailover-" + o.InstanceID, base: http.DefaultTransport.(*http.Transport).Clone()}}
-	if err := ao.Validate(); err != nil {
-		return usageErr(err)
+	ao, err := f.awsOptions(o, log)
+	if err != nil {
+		return err
 	}
 	ec2c, err := awsops.New(ctx, ao)
 	if err != nil {
 		return fmt.Errorf("build EC2 client: %w", err)
 	}
+	if f.fixDeleteOnTermination {
+		fixDeleteOnTermination(ctx, ec2c, o.InstanceID, log)
+	}
 
-	fc := fleet.DefaultConfig()
-	fc.Endpoint, fc.Logger, fc.UserAgent = f.fleetEndpoint, log, "volfailover/"+version+" ("+o.InstanceID+")"
-	if err := fc.Validate(); err != nil {
-		return usageErr(err)
+	fc, err := f.fleetConfig(o, log)
+	if err != nil {
+		return err
 	}
 	fl, err := fleet.NewClient(fc)
 	if err != nil {

@@ -45,7 +45,7 @@ ExecStart=/bin/true
 
 [X-Fleet]
 MachineMetadata=postgres=%i
-Conflicts=postgres*
+Conflicts=postgres@*
 `
 
 // simHost is one host of the scale world.

@@ -27,15 +27,12 @@ func bdmStatus(state string) string {
 }
 
 // explicitInstances validates InstanceId.N and returns them sorted, or the
-// whole-call NotFound error.
-func (s *Sim) explicitInstances(ids []string, dryRun bool) ([]string, *apiError) {
+// whole-call NotFound error, DryRun or not (see dryrun.go).
+func (s *Sim) explicitInstances(ids []string) ([]string, *apiError) {
 	for _, id := range ids {
 		if !validInstanceID(id) {
 			return nil, malformedInstance(id)
 		}
-	}
-	if dryRun {
-		return nil, nil
 	}
 	ids = uniqueSorted(ids)
 	var missing []string
@@ -62,7 +59,7 @@ func (s *Sim) describeInstances(c *call) ([]byte, *apiError) {
 	candidates := sortedKeys(s.instances)
 	if len(raw) > 0 {
 		var err *apiError
-		if candidates, err = s.explicitInstances(raw, false); err != nil {
+		if candidates, err = s.explicitInstances(raw); err != nil {
 			return nil, err
 		}
 	}
@@ -139,6 +136,7 @@ func (s *Sim) renderInstance(in *instance) xmlInstance {
 		var b xmlBDM
 		b.DeviceName = v.att.device
 		b.EBS.VolumeID, b.EBS.Status, b.EBS.AttachTime = v.id, bdmStatus(v.att.state), ts(v.att.attachTime)
+		b.EBS.DeleteOnTermination = v.att.deleteOnTermination
 		x.BDM = append(x.BDM, b)
 	}
 	return x
@@ -185,7 +183,7 @@ func (s *Sim) describeInstanceStatus(c *call) ([]byte, *apiError) {
 	candidates := sortedKeys(s.instances)
 	if len(raw) > 0 {
 		var err *apiError
-		if candidates, err = s.explicitInstances(raw, false); err != nil {
+		if candidates, err = s.explicitInstances(raw); err != nil {
 			return nil, err
 		}
 	}
@@ -289,7 +287,7 @@ func (s *Sim) stopInstances(c *call) ([]byte, *apiError) {
 	if len(raw) == 0 {
 		return nil, badRequest("MissingParameter", "The request must contain the parameter InstanceId")
 	}
-	ids, err := s.explicitInstances(raw, dry)
+	ids, err := s.explicitInstances(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -368,9 +366,6 @@ func (s *Sim) createTags(c *call) ([]byte, *apiError) {
 			return nil, badRequest("InvalidParameterValue", "Tag %q=%q is invalid: keys are 1..128 characters and may not start with aws:, values at most 256", t[0], t[1])
 		}
 	}
-	if dry {
-		return nil, dryRunOK()
-	}
 	var missVols, missInsts []string
 	for _, id := range uniqueSorted(ids) {
 		if validVolumeID(id) && s.volumes[id] == nil {
@@ -385,6 +380,10 @@ func (s *Sim) createTags(c *call) ([]byte, *apiError) {
 	}
 	if len(missInsts) > 0 {
 		return nil, notFoundInstances(missInsts)
+	}
+	// A DryRun is answered only once the IDs resolve (see dryrun.go).
+	if dry {
+		return nil, dryRunOK()
 	}
 	for _, id := range ids {
 		target := map[string]string(nil)

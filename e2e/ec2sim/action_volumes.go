@@ -135,7 +135,7 @@ func volumeMatches(v *volume, vv *volumeView, ms []matcher) bool {
 			}
 			cand = []string{map[string]string{
 				"attachment.instance-id": vv.att.instanceID, "attachment.status": vv.att.state,
-				"attachment.device": vv.att.device, "attachment.delete-on-termination": "false",
+				"attachment.device": vv.att.device, "attachment.delete-on-termination": strconv.FormatBool(vv.att.deleteOnTermination),
 			}[m.name]}
 		}
 		if !m.anyMatch(cand...) {
@@ -149,10 +149,12 @@ func renderVolume(v *volume, vv *volumeView) xmlVolume {
 	x := xmlVolume{
 		VolumeID: v.id, Size: v.size, AvailabilityZone: v.az, Status: vv.state, CreateTime: ts(v.created),
 		Tags: xmlTags(v.tags), VolumeType: "gp3", Iops: 3000, Throughput: 125,
+		Encrypted: v.kmsKeyID != "", KmsKeyID: v.kmsKeyID,
 	}
 	if a := vv.att; a != nil {
 		x.AttachmentSet.Items = []xmlAttachment{{
 			VolumeID: v.id, InstanceID: a.instanceID, Device: a.device, Status: a.state, AttachTime: ts(a.attachTime),
+			DeleteOnTermination: a.deleteOnTermination,
 		}}
 	}
 	return x
@@ -189,9 +191,6 @@ func (s *Sim) attachVolume(c *call) ([]byte, *apiError) {
 	if !validDevice(device) {
 		return nil, badRequest("InvalidParameterValue", "Value (%s) for parameter device is invalid. %s is not a valid EBS device name.", device, device)
 	}
-	if dry {
-		return nil, dryRunOK()
-	}
 	v := s.volumes[volID]
 	if v == nil {
 		return nil, notFoundVolumes([]string{volID})
@@ -199,6 +198,10 @@ func (s *Sim) attachVolume(c *call) ([]byte, *apiError) {
 	in := s.instances[instID]
 	if in == nil {
 		return nil, notFoundInstances([]string{instID})
+	}
+	// A DryRun is answered only once the IDs resolve (see dryrun.go).
+	if dry {
+		return nil, dryRunOK()
 	}
 	if v.att != nil {
 		return nil, badRequest("VolumeInUse", "%s is already attached to an instance", volID)
@@ -208,6 +211,9 @@ func (s *Sim) attachVolume(c *call) ([]byte, *apiError) {
 	}
 	if v.az != in.az {
 		return nil, badRequest("InvalidVolume.ZoneMismatch", "The volume '%s' is not in the same availability zone as instance '%s'", volID, instID)
+	}
+	if err := s.kmsAttachError(v); err != nil {
+		return nil, err
 	}
 	aliasTaken := false
 	for _, o := range s.attachmentsOn(instID) {
@@ -262,15 +268,16 @@ func (s *Sim) detachVolume(c *call) ([]byte, *apiError) {
 	if instID != "" && !validInstanceID(instID) {
 		return nil, malformedInstance(instID)
 	}
-	if dry {
-		return nil, dryRunOK()
-	}
 	v := s.volumes[volID]
 	if v == nil {
 		return nil, notFoundVolumes([]string{volID})
 	}
 	if instID != "" && s.instances[instID] == nil {
 		return nil, notFoundInstances([]string{instID})
+	}
+	// A DryRun is answered only once the IDs resolve (see dryrun.go).
+	if dry {
+		return nil, dryRunOK()
 	}
 	if v.att == nil {
 		return nil, badRequest("IncorrectState", "Volume '%s' is in the 'available' state.", volID)
@@ -315,7 +322,7 @@ func (s *Sim) detachVolume(c *call) ([]byte, *apiError) {
 		// Already detaching or busy: a plain detach changes nothing and
 		// reports the current state (our choice, spec §5).
 	}
-	dot := false
+	dot := a.deleteOnTermination
 	return marshal(attachmentResponse{
 		XMLName: xml.Name{Local: "DetachVolumeResponse"}, Xmlns: ec2Namespace, RequestID: c.requestID,
 		VolumeID: volID, InstanceID: a.instanceID, Device: a.device, Status: a.state, AttachTime: ts(a.attachTime),

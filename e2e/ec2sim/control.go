@@ -26,7 +26,7 @@ func (s *Sim) SetInstanceState(id, state string) error {
 	case "stopped":
 		s.reachStopped(in)
 	case "terminated":
-		s.reachTerminated(in)
+		s.terminate(in)
 	default:
 		in.state = state
 		in.userStopped = false
@@ -74,7 +74,7 @@ func (s *Sim) VolumeAttachments(volumeID string) []SeedAttachment {
 	if v == nil || v.att == nil {
 		return nil
 	}
-	return []SeedAttachment{{InstanceID: v.att.instanceID, Device: v.att.device, State: v.att.state}}
+	return []SeedAttachment{{InstanceID: v.att.instanceID, Device: v.att.device, State: v.att.state, DeleteOnTermination: v.att.deleteOnTermination}}
 }
 
 // VolumeInfo is the current view of one volume, as GET /_sim/volumes shows it.

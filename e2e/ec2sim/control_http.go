@@ -20,6 +20,7 @@ import (
 //	GET    /_sim/journal                -> [Call]
 //	DELETE /_sim/journal
 //	GET    /_sim/volumes                -> [VolumeInfo]
+//	POST   /_sim/kms-keys               {"keyId":"…","usable":false} (kms.go)
 //
 // Bodies are decoded strictly; errors are {"error":"..."} with status 400
 // (bad body) or 404 (unknown instance, fault, path or method).
@@ -142,6 +143,7 @@ func (s *Sim) controlMux() *http.ServeMux {
 	mux.HandleFunc("GET /_sim/volumes", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Volumes())
 	})
+	s.registerKMSControl(mux)
 	mux.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Errorf("no test endpoint %s %s", r.Method, r.URL.Path))
 	})

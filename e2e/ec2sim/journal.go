@@ -26,10 +26,12 @@ type Call struct {
 // mutatingActions change the world unless DryRun is set.
 var mutatingActions = map[string]bool{
 	"AttachVolume": true, "DetachVolume": true, "StopInstances": true, "CreateTags": true,
+	"ModifyInstanceAttribute": true,
 }
 
 // Mutating reports whether the call could change the world: AttachVolume,
-// DetachVolume, StopInstances or CreateTags without DryRun, whatever its result.
+// DetachVolume, StopInstances, CreateTags or ModifyInstanceAttribute without
+// DryRun, whatever its result.
 func (c Call) Mutating() bool { return mutatingActions[c.Action] && !c.DryRun }
 
 // Journal returns a copy of every EC2 call since the start or the last ResetJournal.

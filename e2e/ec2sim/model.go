@@ -37,7 +37,10 @@ type volume struct {
 	size    int
 	created time.Time
 	tags    map[string]string
-	att     *attachment // nil = available; one attachment at most (rule 3)
+	// kmsKeyID is the customer-managed KMS key the volume is encrypted
+	// with, "" for an unencrypted volume (see kms.go).
+	kmsKeyID string
+	att      *attachment // nil = available; one attachment at most (rule 3)
 	// prev is the view before the latest state or attachment change; the
 	// describe-lag fault serves it.
 	prev *volumeView
@@ -55,6 +58,10 @@ type attachment struct {
 	// stuck marks a detaching attachment that will not complete by itself;
 	// an instance stop or a force detach releases it.
 	stuck bool
+	// deleteOnTermination deletes the volume when its instance is
+	// terminated (see deleteontermination.go). AttachVolume leaves it false;
+	// a seed can set it, as a launch block-device mapping does.
+	deleteOnTermination bool
 }
 
 // volumeView is what DescribeVolumes reports about a volume's state.

@@ -243,6 +243,11 @@ func TestDryRun(t *testing.T) {
 			_, err := e.ec2.CreateTags(ctx(e.t), &ec2.CreateTagsInput{DryRun: aws.Bool(true), Resources: []string{v1}, Tags: tags})
 			return err
 		},
+		"ModifyInstanceAttribute": func(e *env) error {
+			_, err := e.ec2.ModifyInstanceAttribute(ctx(e.t), &ec2.ModifyInstanceAttributeInput{DryRun: aws.Bool(true), InstanceId: aws.String(i1),
+				BlockDeviceMappings: []types.InstanceBlockDeviceMappingSpecification{{DeviceName: aws.String("/dev/xvdf"), Ebs: &types.EbsInstanceBlockDeviceSpecification{DeleteOnTermination: aws.Bool(false)}}}})
+			return err
+		},
 	}
 	for _, action := range actionNames {
 		t.Run(action, func(t *testing.T) {
@@ -286,6 +291,8 @@ func TestMutatingCalls(t *testing.T) {
 		{Call{Action: "StopInstances"}, true},
 		{Call{Action: "CreateTags"}, true},
 		{Call{Action: "CreateTags", DryRun: true}, false},
+		{Call{Action: "ModifyInstanceAttribute"}, true},
+		{Call{Action: "ModifyInstanceAttribute", DryRun: true}, false},
 		{Call{Action: "DescribeVolumes"}, false},
 		{Call{Action: "DescribeInstanceStatus"}, false},
 	}

@@ -30,6 +30,10 @@ type SeedVolume struct {
 	Size       int               `json:"size"`
 	Tags       map[string]string `json:"tags"`
 	Attachment *SeedAttachment   `json:"attachment"`
+	// KMSKeyID, when set, makes the volume encrypted with this
+	// customer-managed key (an ARN or key ID); SetKMSKeyUsable can then make
+	// attaching it fail as AWS does when the key cannot be used.
+	KMSKeyID string `json:"kmsKeyId,omitempty"`
 }
 
 // SeedAttachment is an attachment that exists, "attached", at start. The
@@ -39,6 +43,10 @@ type SeedAttachment struct {
 	Device     string `json:"device"`
 	// State is the attachment state when read back; ignored in a seed.
 	State string `json:"state,omitempty"`
+	// DeleteOnTermination is true for a volume from the instance's launch
+	// block-device mapping, where it is the AWS default: terminating the
+	// instance then deletes the volume.
+	DeleteOnTermination bool `json:"deleteOnTermination,omitempty"`
 }
 
 // LoadSeed decodes a seed strictly: unknown fields, trailing data and invalid
@@ -109,6 +117,9 @@ func (seed *Seed) validate(known map[string]*instance) error {
 		}
 		if err := validateTags(f+".tags", v.Tags); err != nil {
 			return err
+		}
+		if len(v.KMSKeyID) > 2048 {
+			return fmt.Errorf("%s.kmsKeyId: %d characters is longer than 2048", f, len(v.KMSKeyID))
 		}
 		if v.Attachment == nil {
 			continue
@@ -208,9 +219,10 @@ func (s *Sim) Apply(seed *Seed) error {
 		}
 	}
 	for _, sv := range seed.Volumes {
-		v := &volume{id: sv.ID, az: sv.AZ, size: sv.Size, created: now, tags: copyTags(sv.Tags)}
+		v := &volume{id: sv.ID, az: sv.AZ, size: sv.Size, created: now, tags: copyTags(sv.Tags), kmsKeyID: sv.KMSKeyID}
 		if a := sv.Attachment; a != nil {
-			v.att = &attachment{instanceID: a.InstanceID, device: a.Device, state: attAttached, attachTime: now, gen: s.nextGen()}
+			v.att = &attachment{instanceID: a.InstanceID, device: a.Device, state: attAttached, attachTime: now, gen: s.nextGen(),
+				deleteOnTermination: a.DeleteOnTermination}
 			s.linkDevice(v.id, a.InstanceID, a.Device)
 		}
 		s.volumes[v.id] = v

@@ -15,7 +15,7 @@ import (
 // actionNames are the emulated actions.
 var actionNames = []string{
 	"AttachVolume", "CreateTags", "DescribeInstanceStatus", "DescribeInstances",
-	"DescribeVolumes", "DetachVolume", "StopInstances",
+	"DescribeVolumes", "DetachVolume", "ModifyInstanceAttribute", "StopInstances",
 }
 
 // call is the state of one EC2 request while it is served.
@@ -245,6 +245,8 @@ func (s *Sim) dispatch(c *call) response {
 		body, err = s.stopInstances(c)
 	case "CreateTags":
 		body, err = s.createTags(c)
+	case "ModifyInstanceAttribute":
+		body, err = s.modifyInstanceAttribute(c)
 	}
 	if err != nil {
 		return errorResponse(c, err)

@@ -62,6 +62,8 @@ type Sim struct {
 	journal   []Call
 	pending   map[uint64]*pendingOp
 	seq       uint64
+	// kmsUnusable holds the KMS key IDs whose volumes cannot be attached (kms.go).
+	kmsUnusable map[string]bool
 }
 
 // New builds a Sim from o.

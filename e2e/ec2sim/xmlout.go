@@ -55,6 +55,7 @@ type xmlVolume struct {
 	Iops               int              `xml:"iops"`
 	Throughput         int              `xml:"throughput"`
 	Encrypted          bool             `xml:"encrypted"`
+	KmsKeyID           string           `xml:"kmsKeyId,omitempty"`
 	MultiAttachEnabled bool             `xml:"multiAttachEnabled"`
 }
 
