@@ -445,7 +445,8 @@ func (w *worker) attach(ctx context.Context) (string, error) {
 		if err := w.l.check(ctx, r); err != nil {
 			return "", err
 		}
-		if err := c.ec2.AttachVolume(ctx, r.Volume, r.To.Instance, r.Device); err != nil {
+		dev, err := c.ec2.AttachVolume(ctx, r.Volume, r.To.Instance, awsops.DeviceNames(r.Device))
+		if err != nil {
 			if targetRefuses(err) {
 				// Retrying the same host cannot succeed: it already holds a volume
 				// on the device, or takes no more. run re-plans to another target.
@@ -453,6 +454,7 @@ func (w *worker) attach(ctx context.Context) (string, error) {
 			}
 			return "", fmt.Errorf("attach %s to %s as %s: %w", r.Volume, r.To.Instance, r.Device, err)
 		}
+		r.Device = dev
 	}
 	epoch := strconv.FormatInt(r.Epoch, 10)
 	if v.Tags[TagEpoch] == epoch && v.Tags[TagFailoverID] == r.ID {

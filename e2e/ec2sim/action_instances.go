@@ -123,7 +123,7 @@ func (s *Sim) renderInstance(in *instance) xmlInstance {
 	x := xmlInstance{
 		InstanceID: in.id, ImageID: "ami-0abcdef1234567890",
 		State:        xmlState{Code: instanceStateCodes[in.state], Name: in.state},
-		InstanceType: "m6i.large", LaunchTime: ts(in.launched),
+		InstanceType: in.instanceType, LaunchTime: ts(in.launched),
 		SubnetID: "subnet-0aaa", VpcID: "vpc-0bbb", PrivateIPAddress: in.privateIP,
 		RootDeviceType: "ebs", RootDeviceName: "/dev/xvda", Tags: xmlTags(in.tags),
 	}

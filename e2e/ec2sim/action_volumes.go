@@ -209,6 +209,13 @@ func (s *Sim) attachVolume(c *call) ([]byte, *apiError) {
 	if v.az != in.az {
 		return nil, badRequest("InvalidVolume.ZoneMismatch", "The volume '%s' is not in the same availability zone as instance '%s'", volID, instID)
 	}
+	// The instance store holds its names whatever the API shows: AWS answers
+	// as for a name another EBS volume holds.
+	for _, r := range reservedDevices(in.instanceType) {
+		if r == device {
+			return nil, badRequest("InvalidParameterValue", "Invalid value '%s' for unixDevice. Attachment point %s is already in use", device, device)
+		}
+	}
 	aliasTaken := false
 	for _, o := range s.attachmentsOn(instID) {
 		if o.att.device == device {

@@ -55,6 +55,8 @@ type attachment struct {
 	// stuck marks a detaching attachment that will not complete by itself;
 	// an instance stop or a force detach releases it.
 	stuck bool
+	// links are the host device nodes made when it turned attached.
+	links []string
 }
 
 // volumeView is what DescribeVolumes reports about a volume's state.
@@ -84,19 +86,24 @@ func (v *volume) remember() { v.prev = v.view() }
 
 // instance is one EC2 instance.
 type instance struct {
-	id          string
-	az          string
-	privateIP   string
-	state       string
-	tags        map[string]string
-	launched    time.Time
-	instStatus  string // "" = ok while running
-	sysStatus   string
-	statusSince time.Time
-	stopGen     uint64
-	userStopped bool // stateReason Client.UserInitiatedShutdown
+	id        string
+	az        string
+	privateIP string
+	// instanceType decides how an attached volume shows up on the host
+	// (Xen or NVMe) and which device names its instance store takes.
+	instanceType string
+	state        string
+	tags         map[string]string
+	launched     time.Time
+	instStatus   string // "" = ok while running
+	sysStatus    string
+	statusSince  time.Time
+	stopGen      uint64
+	userStopped  bool // stateReason Client.UserInitiatedShutdown
 	// stopStuck marks a stop held by FaultStuckStopping until a force stop.
 	stopStuck bool
+	// stopProtected is the DisableApiStop attribute: every stop is refused.
+	stopProtected bool
 }
 
 func copyTags(t map[string]string) map[string]string {

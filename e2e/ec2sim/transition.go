@@ -112,7 +112,7 @@ func (s *Sim) apply(op *pendingOp) {
 		}
 		v.remember()
 		// The device appears before anyone can read "attached".
-		s.linkDevice(v.id, v.att.instanceID, v.att.device)
+		v.att.links = s.linkDevice(v.id, v.att.instanceID, v.att.device, s.instanceType(v.att.instanceID))
 		v.att.state = attAttached
 		s.log.Info().Str("volume", v.id).Str("instance", v.att.instanceID).Str("device", v.att.device).Msg("attached")
 	case opDetachDone:
@@ -136,12 +136,20 @@ func (s *Sim) apply(op *pendingOp) {
 	}
 }
 
+// instanceType returns an instance's type, DefaultInstanceType if unknown; s.mu is held.
+func (s *Sim) instanceType(id string) string {
+	if in := s.instances[id]; in != nil && in.instanceType != "" {
+		return in.instanceType
+	}
+	return DefaultInstanceType
+}
+
 // removeAttachment completes a detach; s.mu is held.
 func (s *Sim) removeAttachment(v *volume) {
 	v.remember()
 	a := v.att
 	v.att = nil
-	s.unlinkDevice(a.instanceID, a.device)
+	s.unlinkDevice(a.instanceID, a.links)
 	s.log.Info().Str("volume", v.id).Str("instance", a.instanceID).Str("device", a.device).Msg("detached")
 }
 
