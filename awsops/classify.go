@@ -34,6 +34,9 @@ const (
 	codeInvalidPaginationTok = "InvalidPaginationToken"
 	codeInternalError        = "InternalError"
 	codeUnavailable          = "Unavailable"
+	// Answers of StopInstances to an instance that may not be stopped; see stopRefused.
+	codeOperationNotPermitted = "OperationNotPermitted"
+	codeUnsupportedOperation  = "UnsupportedOperation"
 )
 
 // sentinelByCode maps an EC2 error code to its sentinel. Device-in-use is

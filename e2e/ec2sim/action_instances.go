@@ -3,6 +3,7 @@ package ec2sim
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 var instanceFilters = map[string]bool{
@@ -280,10 +281,12 @@ func (s *Sim) stopInstances(c *call) ([]byte, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range []string{"Hibernate", "SkipOsShutdown"} {
-		if _, err := p.boolean(k); err != nil {
-			return nil, err
-		}
+	if _, err := p.boolean("Hibernate"); err != nil {
+		return nil, err
+	}
+	skipOS, err := p.boolean("SkipOsShutdown")
+	if err != nil {
+		return nil, err
 	}
 	raw := p.list("InstanceId")
 	if len(raw) == 0 {
@@ -303,36 +306,73 @@ func (s *Sim) stopInstances(c *call) ([]byte, *apiError) {
 		case "shutting-down", "terminated":
 			return nil, badRequest("IncorrectInstanceState", "This instance '%s' is not in a state from which it can be stopped.", id)
 		}
+		// Stop protection refuses every stop, Force included; the message is
+		// AWS's, as recorded in cloud-custodian/cloud-custodian#8007.
+		if s.instances[id].stopProtected {
+			return nil, badRequest("OperationNotPermitted", "The instance '%s' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.", id)
+		}
 	}
 	out := stopInstancesResponse{Xmlns: ec2Namespace, RequestID: c.requestID}
 	for _, id := range ids {
 		in := s.instances[id]
 		prev := in.state
-		schedule := false
-		switch {
-		case in.state == "running":
-			in.state = "stopping"
-			in.stopStuck = false
-			if !force {
-				if _, ok := s.take(c, FaultStuckStopping, ""); ok {
-					in.stopStuck = true
-				}
-			}
-			schedule = !in.stopStuck
-		case in.state == "stopping" && force && in.stopStuck:
-			in.stopStuck = false
-			schedule = true
-		}
-		if schedule {
-			in.stopGen = s.nextGen()
-			c.ops = append(c.ops, s.newOp(c.now, opStopDone, "", id, in.stopGen, draw(s.rng, s.lat.StopMin, s.lat.StopMax)))
-		}
-		s.log.Info().Str("instance", id).Str("from", prev).Str("to", in.state).Bool("force", force).Bool("stuck", in.stopStuck).Msg("stop")
+		s.stop(c, in, force, skipOS)
+		s.log.Info().Str("instance", id).Str("from", prev).Str("to", in.state).Bool("force", force).Bool("skip_os_shutdown", skipOS).
+			Bool("stuck", in.stopStuck).Bool("guest_down", in.guestDown).Msg("stop")
 		out.Instances = append(out.Instances, xmlStateChange{InstanceID: id,
 			CurrentState:  xmlState{Code: instanceStateCodes[in.state], Name: in.state},
 			PreviousState: xmlState{Code: instanceStateCodes[prev], Name: prev}})
 	}
 	return marshal(out), nil
+}
+
+// stop applies one StopInstances to a running or stopping instance, as the
+// EC2 user guide "Methods for stopping an instance" describes the four
+// methods; s.mu is held.
+//
+//   - A default or Force stop of a running instance goes to stopping and
+//     shuts the guest OS down first: its processes keep running until the
+//     instance is stopped, a profile stop time later (Force only matters to
+//     an instance stuck in stopping, which it releases).
+//   - SkipOsShutdown ends the guest at once and completes the stop a hard
+//     stop time later; sent to an instance already stopping it hastens the
+//     stop ("If you've already attempted a stop with skip OS shutdown, a
+//     subsequent default stop ... will not perform a graceful OS shutdown":
+//     bypassing is irreversible for the transition, so a later plain stop
+//     changes nothing).
+//   - Anything else (stopped, or stopping without SkipOsShutdown and not
+//     stuck) changes nothing and reports the current state.
+func (s *Sim) stop(c *call, in *instance, force, skipOS bool) {
+	var delay time.Duration
+	switch {
+	case in.state == "running":
+		in.state, in.stopStuck, in.guestDown = "stopping", false, skipOS
+		if skipOS {
+			delay = draw(s.rng, s.lat.HardStopMin, s.lat.HardStopMax)
+		} else {
+			if !force {
+				if _, ok := s.take(c, FaultStuckStopping, ""); ok {
+					in.stopStuck = true
+					return
+				}
+			}
+			delay = draw(s.rng, s.lat.StopMin, s.lat.StopMax)
+		}
+	case in.state == "stopping" && skipOS && (!in.guestDown || in.stopStuck):
+		in.guestDown, in.stopStuck = true, false
+		delay = draw(s.rng, s.lat.HardStopMin, s.lat.HardStopMax)
+		if !in.stopDue.IsZero() && in.stopDue.Before(c.now.Add(delay)) {
+			return // the stop under way ends sooner
+		}
+	case in.state == "stopping" && force && in.stopStuck:
+		in.stopStuck = false
+		delay = draw(s.rng, s.lat.StopMin, s.lat.StopMax)
+	default:
+		return
+	}
+	in.stopGen = s.nextGen()
+	in.stopDue = c.now.Add(delay)
+	c.ops = append(c.ops, s.newOp(c.now, opStopDone, "", in.id, in.stopGen, delay))
 }
 
 func (s *Sim) createTags(c *call) ([]byte, *apiError) {

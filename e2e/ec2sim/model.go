@@ -104,6 +104,12 @@ type instance struct {
 	stopStuck bool
 	// stopProtected is the DisableApiStop attribute: every stop is refused.
 	stopProtected bool
+	// guestDown: the guest OS no longer runs anything. Set when the instance
+	// reaches stopped, or at once by a stop with SkipOsShutdown; until then
+	// a stopping instance's OS is still shutting down and its processes run.
+	guestDown bool
+	// stopDue is when the scheduled stop completes (zero if none).
+	stopDue time.Time
 }
 
 func copyTags(t map[string]string) map[string]string {

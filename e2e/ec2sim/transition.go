@@ -158,6 +158,8 @@ func (s *Sim) removeAttachment(v *volume) {
 func (s *Sim) reachStopped(in *instance) {
 	in.state = "stopped"
 	in.userStopped = true
+	in.guestDown = true
+	in.stopDue = time.Time{}
 	s.log.Info().Str("instance", in.id).Msg("stopped")
 	for _, v := range s.attachmentsOn(in.id) {
 		if v.att.state == attBusy || (v.att.state == attDetaching && v.att.stuck) {
@@ -169,6 +171,7 @@ func (s *Sim) reachStopped(in *instance) {
 // reachTerminated detaches every volume of a terminated instance; s.mu is held.
 func (s *Sim) reachTerminated(in *instance) {
 	in.state = "terminated"
+	in.guestDown = true
 	for _, v := range s.attachmentsOn(in.id) {
 		s.removeAttachment(v)
 	}
