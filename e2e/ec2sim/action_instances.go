@@ -1,6 +1,7 @@
 package ec2sim
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -69,9 +70,13 @@ func (s *Sim) describeInstances(c *call) ([]byte, *apiError) {
 	}
 	ms := compileFilters(fs)
 	var matched []string
+	seen := map[string]*instance{}
+	bdms := map[string][]bdmEntry{}
 	for _, id := range candidates {
-		if s.instanceMatches(s.instances[id], ms) {
+		in, bdm := s.seenInstance(s.instances[id], c.now)
+		if s.instanceMatches(in, bdm, ms) {
 			matched = append(matched, id)
+			seen[id], bdms[id] = in, bdm
 		}
 	}
 	pageIDs, next := paginate(matched, pg, "DescribeInstances")
@@ -79,13 +84,36 @@ func (s *Sim) describeInstances(c *call) ([]byte, *apiError) {
 	for _, id := range pageIDs {
 		out.Reservations = append(out.Reservations, xmlReservation{
 			ReservationID: "r-" + strings.TrimPrefix(id, "i-"), OwnerID: "123456789012",
-			Instances: []xmlInstance{s.renderInstance(s.instances[id])},
+			Instances: []xmlInstance{s.renderInstance(seen[id], bdms[id])},
 		})
 	}
 	return marshal(out), nil
 }
 
-func (s *Sim) instanceMatches(in *instance, ms []matcher) bool {
+// bdmEntry is one line of an instance's block device mapping.
+type bdmEntry struct {
+	volumeID string
+	att      *attachment
+}
+
+// seenInstance is what a describe at now reports of in: a copy whose state,
+// and a block device mapping whose attachments, are those of DescribeLag
+// ago (Latencies.DescribeLag); s.mu is held.
+func (s *Sim) seenInstance(in *instance, now time.Time) (*instance, []bdmEntry) {
+	at := now.Add(-s.lat.DescribeLag)
+	cp := *in
+	cp.state = in.stateAt(at)
+	var bdm []bdmEntry
+	for _, v := range s.volumes {
+		if vv := v.seenAt(at); vv.att != nil && vv.att.instanceID == in.id {
+			bdm = append(bdm, bdmEntry{volumeID: v.id, att: vv.att})
+		}
+	}
+	sort.Slice(bdm, func(i, j int) bool { return bdm[i].att.device < bdm[j].att.device })
+	return &cp, bdm
+}
+
+func (s *Sim) instanceMatches(in *instance, bdm []bdmEntry, ms []matcher) bool {
 	for _, m := range ms {
 		if ok, isTag := tagMatch(m, in.tags); isTag {
 			if !ok {
@@ -106,10 +134,10 @@ func (s *Sim) instanceMatches(in *instance, ms []matcher) bool {
 		case "availability-zone":
 			cand = []string{in.az}
 		case "block-device-mapping.volume-id", "block-device-mapping.status", "block-device-mapping.device-name":
-			for _, v := range s.attachmentsOn(in.id) {
+			for _, b := range bdm {
 				cand = append(cand, map[string]string{
-					"block-device-mapping.volume-id": v.id, "block-device-mapping.status": bdmStatus(v.att.state),
-					"block-device-mapping.device-name": v.att.device,
+					"block-device-mapping.volume-id": b.volumeID, "block-device-mapping.status": bdmStatus(b.att.state),
+					"block-device-mapping.device-name": b.att.device,
 				}[m.name])
 			}
 		}
@@ -120,7 +148,7 @@ func (s *Sim) instanceMatches(in *instance, ms []matcher) bool {
 	return true
 }
 
-func (s *Sim) renderInstance(in *instance) xmlInstance {
+func (s *Sim) renderInstance(in *instance, bdm []bdmEntry) xmlInstance {
 	x := xmlInstance{
 		InstanceID: in.id, ImageID: "ami-0abcdef1234567890",
 		State:        xmlState{Code: instanceStateCodes[in.state], Name: in.state},
@@ -136,10 +164,10 @@ func (s *Sim) renderInstance(in *instance) xmlInstance {
 		x.Reason = "User initiated"
 		x.StateReason = &xmlStateReason{Code: "Client.UserInitiatedShutdown", Message: "Client.UserInitiatedShutdown: User initiated shutdown"}
 	}
-	for _, v := range s.attachmentsOn(in.id) {
+	for _, e := range bdm {
 		var b xmlBDM
-		b.DeviceName = v.att.device
-		b.EBS.VolumeID, b.EBS.Status, b.EBS.AttachTime = v.id, bdmStatus(v.att.state), ts(v.att.attachTime)
+		b.DeviceName = e.att.device
+		b.EBS.VolumeID, b.EBS.Status, b.EBS.AttachTime = e.volumeID, bdmStatus(e.att.state), ts(e.att.attachTime)
 		x.BDM = append(x.BDM, b)
 	}
 	return x
@@ -201,7 +229,7 @@ func (s *Sim) describeInstanceStatus(c *call) ([]byte, *apiError) {
 	ms := compileFilters(fs)
 	var rows []xmlInstanceStatus
 	for _, id := range candidates {
-		in := s.instances[id]
+		in, _ := s.seenInstance(s.instances[id], c.now)
 		if in.state != "running" && !all {
 			continue
 		}
@@ -346,7 +374,8 @@ func (s *Sim) stop(c *call, in *instance, force, skipOS bool) {
 	var delay time.Duration
 	switch {
 	case in.state == "running":
-		in.state, in.stopStuck, in.guestDown = "stopping", false, skipOS
+		in.setState("stopping", c.now, s.lat.DescribeLag)
+		in.stopStuck, in.guestDown = false, skipOS
 		if skipOS {
 			delay = draw(s.rng, s.lat.HardStopMin, s.lat.HardStopMax)
 		} else {

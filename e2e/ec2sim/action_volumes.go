@@ -79,7 +79,7 @@ func (s *Sim) describeVolumes(c *call) ([]byte, *apiError) {
 	var matched []string
 	for _, id := range candidates {
 		v := s.volumes[id]
-		vv := v.view()
+		vv := v.seenAt(c.now.Add(-s.lat.DescribeLag))
 		if lag != nil && v.prev != nil && (lag.f.Resource == "" || lag.f.Resource == id) {
 			vv, lagUsed = v.prev, true
 		}
@@ -228,7 +228,7 @@ func (s *Sim) attachVolume(c *call) ([]byte, *apiError) {
 	if _, ok := s.take(c, FaultAttachmentLimit, ""); ok {
 		return nil, badRequest("AttachmentLimitExceeded", "The maximum number of attachments for instance '%s' has been reached.", instID)
 	}
-	v.remember()
+	v.remember(c.now, s.lat.DescribeLag)
 	gen := s.nextGen()
 	v.att = &attachment{instanceID: instID, device: device, state: attAttaching, attachTime: c.now, gen: gen}
 	_, stuck := s.take(c, FaultStuckAttaching, "")
@@ -292,7 +292,7 @@ func (s *Sim) detachVolume(c *call) ([]byte, *apiError) {
 	}
 	switch {
 	case force:
-		v.remember()
+		v.remember(c.now, s.lat.DescribeLag)
 		a.gen = s.nextGen()
 		a.state, a.stuck = attDetaching, false
 		if _, ok := s.take(c, FaultForceStuck, ""); ok {
@@ -302,7 +302,7 @@ func (s *Sim) detachVolume(c *call) ([]byte, *apiError) {
 		}
 		s.log.Info().Str("volume", volID).Str("instance", a.instanceID).Bool("force", true).Bool("stuck", a.stuck).Msg("detaching")
 	case a.state == attAttaching || a.state == attAttached:
-		v.remember()
+		v.remember(c.now, s.lat.DescribeLag)
 		a.gen = s.nextGen()
 		a.state, a.stuck = attDetaching, false
 		if _, ok := s.take(c, FaultStuckDetaching, ""); ok {

@@ -12,6 +12,7 @@ func (s *Sim) SetInstanceState(id, state string) error {
 	if _, ok := instanceStateCodes[state]; !ok {
 		return fmt.Errorf("set instance %s state: %q is not an instance state", id, state)
 	}
+	now := s.clock.Now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in := s.instances[id]
@@ -25,11 +26,11 @@ func (s *Sim) SetInstanceState(id, state string) error {
 	in.stopDue = time.Time{}
 	switch state {
 	case "stopped":
-		s.reachStopped(in)
+		s.reachStopped(in, now)
 	case "terminated":
-		s.reachTerminated(in)
+		s.reachTerminated(in, now)
 	default:
-		in.state = state
+		in.setState(state, now, s.lat.DescribeLag)
 		in.userStopped = false
 		// A hand-set stopping is an OS shutdown that hangs: the guest runs on.
 		in.guestDown = state == "shutting-down"
