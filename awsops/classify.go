@@ -35,6 +35,9 @@ const (
 	codeInternalError        = "InternalError"
 	codeUnavailable          = "Unavailable"
 	codeCustomerKeyRevoked   = "CustomerKeyHasBeenRevoked" // kms.go
+	// Answers of StopInstances to an instance that may not be stopped; see stopRefused.
+	codeOperationNotPermitted = "OperationNotPermitted"
+	codeUnsupportedOperation  = "UnsupportedOperation"
 )
 
 // sentinelByCode maps an EC2 error code to its sentinel. Device-in-use is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,6 +41,11 @@ type Client struct {
 	// mutate is the retryer for mutations: more attempts than reads; like
 	// the reads' retryer it has no retry quota.
 	mutate aws.Retryer
+
+	mu sync.Mutex
+	// badDevices remembers, per instance, device names an attach found in
+	// use or stuck on, so the next attach there tries them last.
+	badDevices map[string]map[string]bool
 }
 
 // New builds a Client from validated options. It loads the SDK's default

@@ -32,6 +32,12 @@ var (
 	ErrInvalidParameter = errors.New("invalid parameter")
 	// ErrStuck: an attachment or detachment does not progress; the caller may force it.
 	ErrStuck = errors.New("stuck")
+	// ErrStopRefused: EC2 will not stop the instance at all, Force or not:
+	// stop protection (DisableApiStop, OperationNotPermitted) or a Spot
+	// instance that cannot be stopped (UnsupportedOperation). Retrying cannot
+	// fence it; the caller should page and fall back to a fence that needs no
+	// stop (the forced detach). Added for issue 12.
+	ErrStopRefused = errors.New("instance refuses to stop")
 	// ErrAttachmentNotFound: detach named an attachment that does not exist
 	// (InvalidAttachment.NotFound). Not in docs/contracts.md; added.
 	ErrAttachmentNotFound = errors.New("attachment not found")

@@ -34,7 +34,7 @@ func TestAttachKMSKeyUnusable(t *testing.T) {
 			require.True(t, vols[vid(2)].Encrypted)
 			require.Equal(t, testKey, vols[vid(2)].KMSKeyID)
 
-			err = e.c.AttachVolume(testCtx(t, 5*time.Second), vid(2), iid(2), "/dev/xvdb")
+			_, err = e.c.AttachVolume(testCtx(t, 5*time.Second), vid(2), iid(2), []string{"/dev/sdf"})
 			if tc.wantErr == nil {
 				require.NoError(t, err)
 				return

@@ -8,13 +8,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
 
-// StopInstance fences an instance: it issues StopInstances (with Force when
-// force is set) unless the instance is already down. stopped and terminated
-// need nothing; stopping and shutting-down are already on their way, except
-// that a forced fence of a "stopping" instance issues the force stop, which
-// is what clears an instance stuck in stopping. It does not wait; see
+// StopInstance fences an instance: it issues StopInstances unless the
+// instance is already down. With force set it is a hard stop, Force and
+// SkipOsShutdown: Force alone "will first attempt a graceful shutdown" and
+// only forces it after a timeout (aws-sdk-go-v2 service/ec2 v1.344.3,
+// StopInstancesInput.Force), so a zombie owner would keep running, and
+// writing, for that long; SkipOsShutdown bypasses the OS shutdown and ends
+// the guest at once (StopInstancesInput.SkipOsShutdown; EC2 user guide
+// "Methods for stopping an instance").
+//
+// stopped and terminated need nothing, nor does shutting-down. A "stopping"
+// instance is sent the hard stop all the same when force is set: its OS may
+// still be shutting down gracefully (or be stuck there), and only the hard
+// stop ends it now; a plain stop of it is skipped. It does not wait; see
 // WaitStopped. An instance EC2 no longer knows is ErrInstanceNotFound;
-// whether that counts as fenced is the caller's decision.
+// whether that counts as fenced is the caller's decision. An instance that
+// refuses to be stopped (stop protection, some Spot instances) is
+// ErrStopRefused: the caller must fence it some other way.
 func (c *Client) StopInstance(ctx context.Context, id string, force bool) error {
 	what := fmt.Sprintf("stop %s (force=%t)", id, force)
 	inst, err := c.instance(ctx, id)
@@ -31,10 +41,15 @@ func (c *Client) StopInstance(ctx context.Context, id string, force bool) error 
 			return nil
 		}
 	}
-	out, err := c.api.StopInstances(ctx, &ec2.StopInstancesInput{
-		InstanceIds: []string{id}, Force: aws.Bool(force),
-	}, c.mutation)
+	in := &ec2.StopInstancesInput{InstanceIds: []string{id}, Force: aws.Bool(force)}
+	if force {
+		in.SkipOsShutdown = aws.Bool(true)
+	}
+	out, err := c.api.StopInstances(ctx, in, c.mutation)
 	if err != nil {
+		if stopRefused(err) {
+			return fmt.Errorf("%s: EC2 refuses to stop it (%s: %s): %w: %w", what, errorCode(err), errorMessage(err), ErrStopRefused, err)
+		}
 		return fmt.Errorf("%s: %w", what, classify(err))
 	}
 	for _, ch := range out.StoppingInstances {
@@ -50,6 +65,23 @@ func (c *Client) StopInstance(ctx context.Context, id string, force bool) error 
 		}
 	}
 	return fmt.Errorf("%s: response has no state change for %s", what, id)
+}
+
+// stopRefused reports whether StopInstances failed because the instance may
+// not be stopped at all: stop protection answers OperationNotPermitted ("The
+// instance 'i-…' may not be stopped. Modify its 'disableApiStop' instance
+// attribute and try again.", as recorded in
+// cloud-custodian/cloud-custodian#8007), and a Spot instance of a one-time
+// request answers UnsupportedOperation (EC2 user guide "Stop a Spot
+// Instance": only Spot Instances of persistent requests can be stopped).
+// Classified here, not in classify: for other actions these codes mean
+// other things.
+func stopRefused(err error) bool {
+	switch errorCode(err) {
+	case codeOperationNotPermitted, codeUnsupportedOperation:
+		return true
+	}
+	return false
 }
 
 // WaitStopped polls the instance with the Wait backoff until it is stopped

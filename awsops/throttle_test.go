@@ -19,7 +19,8 @@ func TestThrottleStorm(t *testing.T) {
 	}
 	ctx := testCtx(t, 10*time.Second)
 	require.NoError(t, e.c.DetachVolume(ctx, vid(1), iid(1), true))
-	require.NoError(t, e.c.AttachVolume(ctx, vid(1), iid(2), "/dev/xvdf"))
+	_, err := e.c.AttachVolume(ctx, vid(1), iid(2), []string{"/dev/xvdf"})
+	require.NoError(t, err)
 	require.NoError(t, e.c.StopInstance(ctx, iid(1), true))
 	got, err := e.c.Instances(ctx, []string{iid(1), iid(2)})
 	require.NoError(t, err)
@@ -76,7 +77,8 @@ func TestThrottleStormBeyondRetryQuota(t *testing.T) {
 		require.NoError(t, err, "read %d in the storm", i)
 	}
 	require.NoError(t, e.c.DetachVolume(ctx, vid(1), iid(1), true))
-	require.NoError(t, e.c.AttachVolume(ctx, vid(1), iid(2), "/dev/xvdf"))
+	_, err := e.c.AttachVolume(ctx, vid(1), iid(2), []string{"/dev/xvdf"})
+	require.NoError(t, err)
 	e.sim.ClearFaults()
 
 	var throttles, errs uint64

@@ -56,6 +56,10 @@ type Instance struct {
 	// not-applicable|initializing, or "" when EC2 gave no status.
 	InstanceStatus, SystemStatus string
 	Tags                         map[string]string
+	// Devices maps the device names of the instance's block device mapping
+	// (EBS attachments, any state) to their volume IDs, so an attach can skip
+	// a name already taken. Instance store is not listed there.
+	Devices map[string]string
 }
 
 // Instance states this package reasons about.
@@ -126,6 +130,15 @@ func instanceFrom(in types.Instance) (Instance, error) {
 	}
 	if in.State != nil {
 		out.State = string(in.State.Name)
+	}
+	for _, b := range in.BlockDeviceMappings {
+		if b.DeviceName == nil || b.Ebs == nil {
+			continue
+		}
+		if out.Devices == nil {
+			out.Devices = map[string]string{}
+		}
+		out.Devices[aws.ToString(b.DeviceName)] = aws.ToString(b.Ebs.VolumeId)
 	}
 	if out.State == "" {
 		return Instance{}, fmt.Errorf("describe instances: instance %s: instanceState.name is empty", id)

@@ -16,7 +16,7 @@ type EC2 interface {
 	StopInstance(ctx context.Context, id string, force bool) error
 	WaitStopped(ctx context.Context, id string) error
 	DetachVolume(ctx context.Context, volumeID, instanceID string, force bool) error
-	AttachVolume(ctx context.Context, volumeID, instanceID, device string) error
+	AttachVolume(ctx context.Context, volumeID, instanceID string, devices []string) (string, error)
 	TagVolume(ctx context.Context, volumeID string, tags map[string]string) error
 }
 

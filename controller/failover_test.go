@@ -64,7 +64,7 @@ func TestFencePolicies(t *testing.T) {
 	} {
 		t.Run(string(tt.policy), func(t *testing.T) {
 			t.Parallel()
-			c := newCluster(t, clusterSpec{azs: fourInOneAZ, latencies: &ec2sim.Latencies{StopMin: tt.stop, StopMax: tt.stop},
+			c := newCluster(t, clusterSpec{azs: fourInOneAZ, latencies: &ec2sim.Latencies{StopMin: tt.stop, StopMax: tt.stop, HardStopMin: tt.stop, HardStopMax: tt.stop},
 				mutate: func(_ *host, o *Options) {
 					o.FencePolicy = tt.policy
 					o.Deadlines.FenceConfirm = 300 * time.Millisecond

@@ -11,6 +11,8 @@ import (
 	"github.com/rs/zerolog"
 	"k8s.io/utils/clock"
 
+	"github.com/volfailover/volfailover/awsops"
+
 	"github.com/volfailover/volfailover/state"
 )
 
@@ -64,7 +66,10 @@ type Options struct {
 	UnitTemplate string
 	// MetadataKey is the fleet machine metadata key pinning the unit; default "postgres".
 	MetadataKey string
-	// Device is the device name a volume is attached as; default "/dev/xvdb".
+	// Device is the first device name an attach tries; default "/dev/sdf", the
+	// start of the range AWS recommends for EBS data volumes. When the target
+	// has it taken, awsops.DeviceNames goes on through /dev/sdf–/dev/sdp; root
+	// and instance-store names (/dev/sd[a-e], /dev/xvd[a-e]) are refused.
 	Device string
 	// PostgresPort is probed on every owner's private IP; default 5432.
 	PostgresPort int
@@ -127,7 +132,7 @@ func DefaultOptions() Options {
 		ManagedTagKey:    "volfailover:managed",
 		UnitTemplate:     "postgres@%s.service",
 		MetadataKey:      "postgres",
-		Device:           "/dev/xvdb",
+		Device:           "/dev/sdf",
 		PostgresPort:     5432,
 		FencePolicy:      state.FenceStopThenDetach,
 		Deadlines: StepDeadlines{
@@ -243,8 +248,8 @@ func (o Options) validateNames(bad complaint) {
 	if !metaKeyRe.MatchString(o.MetadataKey) {
 		bad("metadata-key: %q must match %s", o.MetadataKey, metaKeyRe)
 	}
-	if !deviceRe.MatchString(o.Device) {
-		bad("device: %q is not an EBS device name such as /dev/xvdb or /dev/sdf", o.Device)
+	if !deviceRe.MatchString(o.Device) || awsops.IsInstanceStoreDevice(o.Device) {
+		bad("device: %q is not an EBS data device name such as /dev/sdf (/dev/sd[a-e] and /dev/xvd[a-e] are root and instance store)", o.Device)
 	}
 	if o.PostgresPort < 1 || o.PostgresPort > 65535 {
 		bad("postgres-port: %d is not a TCP port", o.PostgresPort)

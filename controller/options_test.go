@@ -25,7 +25,7 @@ func TestDefaultOptionsValid(t *testing.T) {
 	require.Equal(t, 3, o.Witnesses)
 	require.Equal(t, "postgres@%s.service", o.UnitTemplate)
 	require.Equal(t, "postgres", o.MetadataKey)
-	require.Equal(t, "/dev/xvdb", o.Device)
+	require.Equal(t, "/dev/sdf", o.Device)
 	require.Equal(t, 5432, o.PostgresPort)
 	require.Equal(t, state.FenceStopThenDetach, o.FencePolicy)
 }
@@ -51,6 +51,7 @@ func TestOptionsValidateNamesTheField(t *testing.T) {
 		{"unit template", func(o *Options) { o.UnitTemplate = "postgres-%s.service" }, "unit-template"},
 		{"metadata key", func(o *Options) { o.MetadataKey = "pg=x" }, "metadata-key"},
 		{"device", func(o *Options) { o.Device = "/dev/nvme1n1" }, "device"},
+		{"device instance store", func(o *Options) { o.Device = "/dev/xvdb" }, "instance store"},
 		{"port", func(o *Options) { o.PostgresPort = 70000 }, "postgres-port"},
 		{"fence policy", func(o *Options) { o.FencePolicy = "none" }, "fence-policy"},
 		{"deadline", func(o *Options) { o.Deadlines.Attach = 0 }, "deadline-attach"},

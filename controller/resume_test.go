@@ -105,7 +105,7 @@ func TestTargetLostAfterAttachAbandons(t *testing.T) {
 // fence_unconfirmed itself.
 func TestResumedFailoverRestartsFenceConfirmation(t *testing.T) {
 	var crashed atomic.Value
-	c := newCluster(t, clusterSpec{azs: fourInOneAZ, latencies: &ec2sim.Latencies{StopMin: 6 * time.Second, StopMax: 6 * time.Second},
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ, latencies: &ec2sim.Latencies{StopMin: 6 * time.Second, StopMax: 6 * time.Second, HardStopMin: 6 * time.Second, HardStopMax: 6 * time.Second},
 		mutate: func(h *host, o *Options) {
 			o.Deadlines.FenceConfirm = 300 * time.Millisecond
 			if h.n != 1 {

@@ -49,6 +49,9 @@ func (w *worker) stopOwner(ctx context.Context) (string, error) {
 		return "instance already " + inst.State, nil
 	}
 	err = w.l.mutate(ctx, r, func(ctx context.Context) error { return c.ec2.StopInstance(ctx, r.From.Instance, true) })
+	if errors.Is(err, awsops.ErrStopRefused) && r.Fence != state.FenceStrict {
+		return w.detachOnlyFence(ctx, err), nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("stop %s (force, from %s): %w", r.From.Instance, inst.State, err)
 	}
@@ -56,6 +59,19 @@ func (w *worker) stopOwner(ctx context.Context) (string, error) {
 		return "", w.waitStopped(ctx)
 	}
 	return "", nil
+}
+
+// detachOnlyFence is the fence of an owner that refuses to stop (stop
+// protection, some Spot types): the forced detach that follows is the
+// storage fence on its own, and a human must stop the old host. Under the
+// strict policy the refusal is a permanent step failure instead: the
+// operator chose to wait for stopped.
+func (w *worker) detachOnlyFence(ctx context.Context, err error) string {
+	r := w.r
+	w.l.page(ctx, alert.Event{Kind: alert.KindFenceUnconfirmed, Severity: alert.SeverityCritical, DedupKey: "fence_refused/" + r.ID,
+		Volume: r.Volume, Instance: r.From.Instance, FailoverID: r.ID,
+		Summary: fmt.Sprintf("%s: old owner %s refuses to stop (%v); fencing by the forced detach alone. Stop it by hand: it may still run Postgres clients against a volume it no longer has", r.Volume, r.From.Instance, err)})
+	return "stop refused: detach-only fence"
 }
 
 // stopSent says whether an earlier attempt of the fence step may have sent
@@ -146,11 +162,12 @@ func (w *worker) attach(ctx context.Context) (string, error) {
 	switch a, ok := v.AttachmentTo(r.To.Instance); {
 	case ok && a.State == "attached":
 		skipped = append(skipped, "already attached")
-	case ok && a.State == "attaching" && !a.AttachTime.IsZero() && w.l.c.clk.Since(a.AttachTime) > w.l.c.o.Deadlines.Attach:
-		return "", w.unstick(ctx, fmt.Sprintf("attachment to %s stuck in attaching since %s", r.To.Instance, a.AttachTime.UTC().Format(time.RFC3339)))
-	case ok:
+		r.Device = a.Device
+	case ok && a.State != "attaching":
 		return "", fmt.Errorf("attach %s to %s: attachment is %s; waiting", r.Volume, r.To.Instance, a.State)
 	default:
+		// An attachment still attaching is handed to awsops too: it recognises
+		// it as ours, waits for it, and moves to the next device name if it is stuck.
 		if err := w.attachCall(ctx); err != nil {
 			return "", err
 		}
@@ -167,9 +184,15 @@ func (w *worker) attach(ctx context.Context) (string, error) {
 
 func (w *worker) attachCall(ctx context.Context) error {
 	r, c := w.r, w.l.c
-	err := w.l.mutate(ctx, r, func(ctx context.Context) error { return c.ec2.AttachVolume(ctx, r.Volume, r.To.Instance, r.Device) })
+	var dev string
+	err := w.l.mutate(ctx, r, func(ctx context.Context) error {
+		var err error
+		dev, err = c.ec2.AttachVolume(ctx, r.Volume, r.To.Instance, awsops.DeviceNames(r.Device))
+		return err
+	})
 	switch {
 	case err == nil:
+		r.Device = dev
 		return nil
 	case targetRefuses(err):
 		// Retrying the same host cannot succeed: it already holds a volume on

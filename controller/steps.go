@@ -81,7 +81,9 @@ const (
 	// changing): retried with backoff, paged once past the deadline.
 	outcomeRetry
 	// outcomePermanent: a failure no retry mends by itself (IAM denies the
-	// call, a parameter is invalid): paged at once with the error, then
+	// call, a parameter is invalid, the volume's KMS key cannot be used, the
+	// owner refuses to stop under the strict policy): paged at once with the
+	// error, then
 	// retried at the slowest pace, so the move goes on once a human fixed it.
 	outcomePermanent
 	// outcomeTargetLost: the target cannot take the volume; the planner
@@ -104,7 +106,8 @@ func classify(skipped string, err error) outcome {
 		return outcomeNotLeader
 	case errors.As(err, &lost):
 		return outcomeTargetLost
-	case errors.Is(err, awsops.ErrUnauthorized), errors.Is(err, awsops.ErrInvalidParameter):
+	case errors.Is(err, awsops.ErrUnauthorized), errors.Is(err, awsops.ErrInvalidParameter),
+		errors.Is(err, awsops.ErrKMSKeyUnusable), errors.Is(err, awsops.ErrStopRefused):
 		return outcomePermanent
 	case errors.As(err, &api) && (api.StatusCode == http.StatusBadRequest || api.StatusCode == http.StatusMethodNotAllowed):
 		return outcomePermanent

@@ -94,7 +94,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ManagedTagKey, "managed-tag-key", o.ManagedTagKey, "EBS tag key marking managed volumes")
 	fs.StringVar(&o.UnitTemplate, "unit-template", o.UnitTemplate, "fleet unit of a volume, %s = volume ID")
 	fs.StringVar(&o.MetadataKey, "metadata-key", o.MetadataKey, "fleet machine metadata key that pins the unit to the volume's host")
-	fs.StringVar(&o.Device, "device", o.Device, "device name a volume is attached as")
+	fs.StringVar(&o.Device, "device", o.Device, "first device name an attach tries; then /dev/sdf../dev/sdp (never /dev/sd[a-e], /dev/xvd[a-e])")
 	fs.IntVar(&o.PostgresPort, "postgres-port", o.PostgresPort, "Postgres port probed on every owner host")
 	fs.StringVar(&f.fencePolicy, "fence-policy", string(o.FencePolicy), "stop-then-detach (stop with Force, detach at once, confirm the stop in the background) or strict (wait for stopped)")
 	fs.DurationVar(&o.Deadlines.Fence, "deadline-fence", o.Deadlines.Fence, "deadline of the fence step before it is paged")

@@ -28,7 +28,7 @@ var zones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 
 const (
 	region      = "us-east-1"
-	device      = "/dev/xvdb"
+	device      = "/dev/sdf"
 	managedTag  = "volfailover:managed"
 	agentPort   = 9437
 	pgPort      = 5432

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -324,8 +322,7 @@ func (m *Monitor) look(ctx context.Context) {
 func (m *Monitor) deviceLinks() []string {
 	var out []string
 	for _, h := range m.sb.Hosts() {
-		target, err := os.Readlink(filepath.Join(h.Root, "dev", filepath.Base(sandbox.Device)))
-		if err == nil && filepath.Base(target) == m.vol {
+		if _, err := sandbox.FindVolumeDevice(h.Root, m.vol); err == nil {
 			out = append(out, h.Name)
 		}
 	}

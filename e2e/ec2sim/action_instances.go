@@ -1,8 +1,10 @@
 package ec2sim
 
 import (
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var instanceFilters = map[string]bool{
@@ -65,9 +67,13 @@ func (s *Sim) describeInstances(c *call) ([]byte, *apiError) {
 	}
 	ms := compileFilters(fs)
 	var matched []string
+	seen := map[string]*instance{}
+	bdms := map[string][]bdmEntry{}
 	for _, id := range candidates {
-		if s.instanceMatches(s.instances[id], ms) {
+		in, bdm := s.seenInstance(s.instances[id], c.now)
+		if s.instanceMatches(in, bdm, ms) {
 			matched = append(matched, id)
+			seen[id], bdms[id] = in, bdm
 		}
 	}
 	pageIDs, next := paginate(matched, pg, "DescribeInstances")
@@ -75,13 +81,36 @@ func (s *Sim) describeInstances(c *call) ([]byte, *apiError) {
 	for _, id := range pageIDs {
 		out.Reservations = append(out.Reservations, xmlReservation{
 			ReservationID: "r-" + strings.TrimPrefix(id, "i-"), OwnerID: "123456789012",
-			Instances: []xmlInstance{s.renderInstance(s.instances[id])},
+			Instances: []xmlInstance{s.renderInstance(seen[id], bdms[id])},
 		})
 	}
 	return marshal(out), nil
 }
 
-func (s *Sim) instanceMatches(in *instance, ms []matcher) bool {
+// bdmEntry is one line of an instance's block device mapping.
+type bdmEntry struct {
+	volumeID string
+	att      *attachment
+}
+
+// seenInstance is what a describe at now reports of in: a copy whose state,
+// and a block device mapping whose attachments, are those of DescribeLag
+// ago (Latencies.DescribeLag); s.mu is held.
+func (s *Sim) seenInstance(in *instance, now time.Time) (*instance, []bdmEntry) {
+	at := now.Add(-s.lat.DescribeLag)
+	cp := *in
+	cp.state = in.stateAt(at)
+	var bdm []bdmEntry
+	for _, v := range s.volumes {
+		if vv := v.seenAt(at); vv.att != nil && vv.att.instanceID == in.id {
+			bdm = append(bdm, bdmEntry{volumeID: v.id, att: vv.att})
+		}
+	}
+	sort.Slice(bdm, func(i, j int) bool { return bdm[i].att.device < bdm[j].att.device })
+	return &cp, bdm
+}
+
+func (s *Sim) instanceMatches(in *instance, bdm []bdmEntry, ms []matcher) bool {
 	for _, m := range ms {
 		if ok, isTag := tagMatch(m, in.tags); isTag {
 			if !ok {
@@ -102,10 +131,10 @@ func (s *Sim) instanceMatches(in *instance, ms []matcher) bool {
 		case "availability-zone":
 			cand = []string{in.az}
 		case "block-device-mapping.volume-id", "block-device-mapping.status", "block-device-mapping.device-name":
-			for _, v := range s.attachmentsOn(in.id) {
+			for _, b := range bdm {
 				cand = append(cand, map[string]string{
-					"block-device-mapping.volume-id": v.id, "block-device-mapping.status": bdmStatus(v.att.state),
-					"block-device-mapping.device-name": v.att.device,
+					"block-device-mapping.volume-id": b.volumeID, "block-device-mapping.status": bdmStatus(b.att.state),
+					"block-device-mapping.device-name": b.att.device,
 				}[m.name])
 			}
 		}
@@ -116,11 +145,11 @@ func (s *Sim) instanceMatches(in *instance, ms []matcher) bool {
 	return true
 }
 
-func (s *Sim) renderInstance(in *instance) xmlInstance {
+func (s *Sim) renderInstance(in *instance, bdm []bdmEntry) xmlInstance {
 	x := xmlInstance{
 		InstanceID: in.id, ImageID: "ami-0abcdef1234567890",
 		State:        xmlState{Code: instanceStateCodes[in.state], Name: in.state},
-		InstanceType: "m6i.large", LaunchTime: ts(in.launched),
+		InstanceType: in.instanceType, LaunchTime: ts(in.launched),
 		SubnetID: "subnet-0aaa", VpcID: "vpc-0bbb", PrivateIPAddress: in.privateIP,
 		RootDeviceType: "ebs", RootDeviceName: "/dev/xvda", Tags: xmlTags(in.tags),
 	}
@@ -132,11 +161,11 @@ func (s *Sim) renderInstance(in *instance) xmlInstance {
 		x.Reason = "User initiated"
 		x.StateReason = &xmlStateReason{Code: "Client.UserInitiatedShutdown", Message: "Client.UserInitiatedShutdown: User initiated shutdown"}
 	}
-	for _, v := range s.attachmentsOn(in.id) {
+	for _, e := range bdm {
 		var b xmlBDM
-		b.DeviceName = v.att.device
-		b.EBS.VolumeID, b.EBS.Status, b.EBS.AttachTime = v.id, bdmStatus(v.att.state), ts(v.att.attachTime)
-		b.EBS.DeleteOnTermination = v.att.deleteOnTermination
+		b.DeviceName = e.att.device
+		b.EBS.VolumeID, b.EBS.Status, b.EBS.AttachTime = e.volumeID, bdmStatus(e.att.state), ts(e.att.attachTime)
+		b.EBS.DeleteOnTermination = e.att.deleteOnTermination
 		x.BDM = append(x.BDM, b)
 	}
 	return x
@@ -198,7 +227,7 @@ func (s *Sim) describeInstanceStatus(c *call) ([]byte, *apiError) {
 	ms := compileFilters(fs)
 	var rows []xmlInstanceStatus
 	for _, id := range candidates {
-		in := s.instances[id]
+		in, _ := s.seenInstance(s.instances[id], c.now)
 		if in.state != "running" && !all {
 			continue
 		}
@@ -278,10 +307,12 @@ func (s *Sim) stopInstances(c *call) ([]byte, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range []string{"Hibernate", "SkipOsShutdown"} {
-		if _, err := p.boolean(k); err != nil {
-			return nil, err
-		}
+	if _, err := p.boolean("Hibernate"); err != nil {
+		return nil, err
+	}
+	skipOS, err := p.boolean("SkipOsShutdown")
+	if err != nil {
+		return nil, err
 	}
 	raw := p.list("InstanceId")
 	if len(raw) == 0 {
@@ -301,36 +332,74 @@ func (s *Sim) stopInstances(c *call) ([]byte, *apiError) {
 		case "shutting-down", "terminated":
 			return nil, badRequest("IncorrectInstanceState", "This instance '%s' is not in a state from which it can be stopped.", id)
 		}
+		// Stop protection refuses every stop, Force included; the message is
+		// AWS's, as recorded in cloud-custodian/cloud-custodian#8007.
+		if s.instances[id].stopProtected {
+			return nil, badRequest("OperationNotPermitted", "The instance '%s' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.", id)
+		}
 	}
 	out := stopInstancesResponse{Xmlns: ec2Namespace, RequestID: c.requestID}
 	for _, id := range ids {
 		in := s.instances[id]
 		prev := in.state
-		schedule := false
-		switch {
-		case in.state == "running":
-			in.state = "stopping"
-			in.stopStuck = false
-			if !force {
-				if _, ok := s.take(c, FaultStuckStopping, ""); ok {
-					in.stopStuck = true
-				}
-			}
-			schedule = !in.stopStuck
-		case in.state == "stopping" && force && in.stopStuck:
-			in.stopStuck = false
-			schedule = true
-		}
-		if schedule {
-			in.stopGen = s.nextGen()
-			c.ops = append(c.ops, s.newOp(c.now, opStopDone, "", id, in.stopGen, draw(s.rng, s.lat.StopMin, s.lat.StopMax)))
-		}
-		s.log.Info().Str("instance", id).Str("from", prev).Str("to", in.state).Bool("force", force).Bool("stuck", in.stopStuck).Msg("stop")
+		s.stop(c, in, force, skipOS)
+		s.log.Info().Str("instance", id).Str("from", prev).Str("to", in.state).Bool("force", force).Bool("skip_os_shutdown", skipOS).
+			Bool("stuck", in.stopStuck).Bool("guest_down", in.guestDown).Msg("stop")
 		out.Instances = append(out.Instances, xmlStateChange{InstanceID: id,
 			CurrentState:  xmlState{Code: instanceStateCodes[in.state], Name: in.state},
 			PreviousState: xmlState{Code: instanceStateCodes[prev], Name: prev}})
 	}
 	return marshal(out), nil
+}
+
+// stop applies one StopInstances to a running or stopping instance, as the
+// EC2 user guide "Methods for stopping an instance" describes the four
+// methods; s.mu is held.
+//
+//   - A default or Force stop of a running instance goes to stopping and
+//     shuts the guest OS down first: its processes keep running until the
+//     instance is stopped, a profile stop time later (Force only matters to
+//     an instance stuck in stopping, which it releases).
+//   - SkipOsShutdown ends the guest at once and completes the stop a hard
+//     stop time later; sent to an instance already stopping it hastens the
+//     stop ("If you've already attempted a stop with skip OS shutdown, a
+//     subsequent default stop ... will not perform a graceful OS shutdown":
+//     bypassing is irreversible for the transition, so a later plain stop
+//     changes nothing).
+//   - Anything else (stopped, or stopping without SkipOsShutdown and not
+//     stuck) changes nothing and reports the current state.
+func (s *Sim) stop(c *call, in *instance, force, skipOS bool) {
+	var delay time.Duration
+	switch {
+	case in.state == "running":
+		in.setState("stopping", c.now, s.lat.DescribeLag)
+		in.stopStuck, in.guestDown = false, skipOS
+		if skipOS {
+			delay = draw(s.rng, s.lat.HardStopMin, s.lat.HardStopMax)
+		} else {
+			if !force {
+				if _, ok := s.take(c, FaultStuckStopping, ""); ok {
+					in.stopStuck = true
+					return
+				}
+			}
+			delay = draw(s.rng, s.lat.StopMin, s.lat.StopMax)
+		}
+	case in.state == "stopping" && skipOS && (!in.guestDown || in.stopStuck):
+		in.guestDown, in.stopStuck = true, false
+		delay = draw(s.rng, s.lat.HardStopMin, s.lat.HardStopMax)
+		if !in.stopDue.IsZero() && in.stopDue.Before(c.now.Add(delay)) {
+			return // the stop under way ends sooner
+		}
+	case in.state == "stopping" && force && in.stopStuck:
+		in.stopStuck = false
+		delay = draw(s.rng, s.lat.StopMin, s.lat.StopMax)
+	default:
+		return
+	}
+	in.stopGen = s.nextGen()
+	in.stopDue = c.now.Add(delay)
+	c.ops = append(c.ops, s.newOp(c.now, opStopDone, "", in.id, in.stopGen, delay))
 }
 
 func (s *Sim) createTags(c *call) ([]byte, *apiError) {

@@ -79,7 +79,7 @@ func (s *Sim) describeVolumes(c *call) ([]byte, *apiError) {
 	var matched []string
 	for _, id := range candidates {
 		v := s.volumes[id]
-		vv := v.view()
+		vv := v.seenAt(c.now.Add(-s.lat.DescribeLag))
 		if lag != nil && v.prev != nil && (lag.f.Resource == "" || lag.f.Resource == id) {
 			vv, lagUsed = v.prev, true
 		}
@@ -215,6 +215,13 @@ func (s *Sim) attachVolume(c *call) ([]byte, *apiError) {
 	if err := s.kmsAttachError(v); err != nil {
 		return nil, err
 	}
+	// The instance store holds its names whatever the API shows: AWS answers
+	// as for a name another EBS volume holds.
+	for _, r := range reservedDevices(in.instanceType) {
+		if r == device {
+			return nil, badRequest("InvalidParameterValue", "Invalid value '%s' for unixDevice. Attachment point %s is already in use", device, device)
+		}
+	}
 	aliasTaken := false
 	for _, o := range s.attachmentsOn(instID) {
 		if o.att.device == device {
@@ -227,7 +234,7 @@ func (s *Sim) attachVolume(c *call) ([]byte, *apiError) {
 	if _, ok := s.take(c, FaultAttachmentLimit, ""); ok {
 		return nil, badRequest("AttachmentLimitExceeded", "The maximum number of attachments for instance '%s' has been reached.", instID)
 	}
-	v.remember()
+	v.remember(c.now, s.lat.DescribeLag)
 	gen := s.nextGen()
 	v.att = &attachment{instanceID: instID, device: device, state: attAttaching, attachTime: c.now, gen: gen}
 	_, stuck := s.take(c, FaultStuckAttaching, "")
@@ -292,7 +299,7 @@ func (s *Sim) detachVolume(c *call) ([]byte, *apiError) {
 	}
 	switch {
 	case force:
-		v.remember()
+		v.remember(c.now, s.lat.DescribeLag)
 		a.gen = s.nextGen()
 		a.state, a.stuck = attDetaching, false
 		if _, ok := s.take(c, FaultForceStuck, ""); ok {
@@ -302,7 +309,7 @@ func (s *Sim) detachVolume(c *call) ([]byte, *apiError) {
 		}
 		s.log.Info().Str("volume", volID).Str("instance", a.instanceID).Bool("force", true).Bool("stuck", a.stuck).Msg("detaching")
 	case a.state == attAttaching || a.state == attAttached:
-		v.remember()
+		v.remember(c.now, s.lat.DescribeLag)
 		a.gen = s.nextGen()
 		a.state, a.stuck = attDetaching, false
 		if _, ok := s.take(c, FaultStuckDetaching, ""); ok {

@@ -12,6 +12,7 @@ func (s *Sim) SetInstanceState(id, state string) error {
 	if _, ok := instanceStateCodes[state]; !ok {
 		return fmt.Errorf("set instance %s state: %q is not an instance state", id, state)
 	}
+	now := s.clock.Now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in := s.instances[id]
@@ -22,14 +23,17 @@ func (s *Sim) SetInstanceState(id, state string) error {
 	// A state set by hand has no transition scheduled: "stopping" therefore holds until
 	// a force stop clears it, as a stop stuck on a host problem does.
 	in.stopStuck = state == "stopping"
+	in.stopDue = time.Time{}
 	switch state {
 	case "stopped":
-		s.reachStopped(in)
+		s.reachStopped(in, now)
 	case "terminated":
-		s.terminate(in)
+		s.terminate(in, now)
 	default:
-		in.state = state
+		in.setState(state, now, s.lat.DescribeLag)
 		in.userStopped = false
+		// A hand-set stopping is an OS shutdown that hangs: the guest runs on.
+		in.guestDown = state == "shutting-down"
 	}
 	s.log.Info().Str("instance", id).Str("state", state).Msg("instance state set")
 	return nil
@@ -51,6 +55,41 @@ func (s *Sim) SetInstanceStatus(id, instanceStatus, systemStatus string) error {
 		return fmt.Errorf("set instance %s status: no such instance", id)
 	}
 	in.instStatus, in.sysStatus, in.statusSince = instanceStatus, systemStatus, now
+	return nil
+}
+
+// GuestRunning reports whether the instance's guest OS still runs its
+// processes: while it is pending or running, and while it is stopping with
+// its OS shutdown still under way. A stop with SkipOsShutdown ends the guest
+// at once; any stop ends it when the instance reaches stopped. The sandbox
+// kills a host's processes when this turns false.
+func (s *Sim) GuestRunning(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.instances[id]
+	if in == nil {
+		return false
+	}
+	switch in.state {
+	case "pending", "running":
+		return true
+	case "stopping":
+		return !in.guestDown
+	}
+	return false
+}
+
+// SetStopProtection sets the instance's DisableApiStop attribute, as
+// ModifyInstanceAttribute would: while it is on, StopInstances answers
+// OperationNotPermitted.
+func (s *Sim) SetStopProtection(id string, on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.instances[id]
+	if in == nil {
+		return fmt.Errorf("set instance %s stop protection: no such instance", id)
+	}
+	in.stopProtected = on
 	return nil
 }
 

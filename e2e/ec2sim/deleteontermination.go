@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"time"
 )
 
 // DeleteOnTermination: what terminating an instance does to its volumes, and
@@ -33,14 +34,14 @@ var bdmFieldRe = regexp.MustCompile(`^BlockDeviceMapping\.([1-9][0-9]*)\.(Device
 // those whose attachment has DeleteOnTermination are deleted. A deleted
 // volume is gone at once (AWS shows "deleting" for a moment first); its
 // backing directory stays, as a snapshot would; s.mu is held.
-func (s *Sim) terminate(in *instance) {
+func (s *Sim) terminate(in *instance, at time.Time) {
 	var doomed []string
 	for _, v := range s.attachmentsOn(in.id) {
 		if v.att.deleteOnTermination {
 			doomed = append(doomed, v.id)
 		}
 	}
-	s.reachTerminated(in)
+	s.reachTerminated(in, at)
 	for _, id := range doomed {
 		delete(s.volumes, id)
 		s.log.Info().Str("volume", id).Str("instance", in.id).Msg("volume deleted on termination")

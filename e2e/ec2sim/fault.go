@@ -26,9 +26,12 @@ const (
 	// FaultApplyThenFail performs the call, then answers 503 Unavailable
 	// instead of its success (spec §3.4 ambiguous success).
 	FaultApplyThenFail FaultKind = "apply-then-fail"
-	// FaultLatency delays the call by Latency on the Sim's clock.
+	// FaultLatency delays the call's answer by Latency on the Sim's clock.
+	// The call is applied when received, before the delay, and stays applied
+	// if the client gives up waiting (see Sim.delayResponse).
 	FaultLatency FaultKind = "latency"
-	// FaultHang holds the call until the client goes away or the Sim closes.
+	// FaultHang holds the call until the client goes away or the Sim closes;
+	// it models a request lost before EC2, so nothing is applied.
 	FaultHang FaultKind = "hang"
 	// FaultConnReset closes the connection (TCP reset) without an answer.
 	FaultConnReset FaultKind = "conn-reset"

@@ -80,6 +80,7 @@ var fixedLatencies = Latencies{
 	DetachMin: 3 * time.Second, DetachMax: 3 * time.Second,
 	ForceDetachMin: time.Second, ForceDetachMax: time.Second,
 	StopMin: 30 * time.Second, StopMax: 30 * time.Second,
+	HardStopMin: 5 * time.Second, HardStopMax: 5 * time.Second,
 }
 
 func withRoot(dir string) envOpt { return func(o *Options) { o.Root = dir } }
@@ -197,6 +198,11 @@ func (e *env) detach(vol string, force bool) (*ec2.DetachVolumeOutput, error) {
 
 func (e *env) stop(inst string, force bool) (*ec2.StopInstancesOutput, error) {
 	return e.ec2.StopInstances(ctx(e.t), &ec2.StopInstancesInput{InstanceIds: []string{inst}, Force: aws.Bool(force)})
+}
+
+// hardStop is StopInstances with Force and SkipOsShutdown, the fence.
+func (e *env) hardStop(inst string) (*ec2.StopInstancesOutput, error) {
+	return e.ec2.StopInstances(ctx(e.t), &ec2.StopInstancesInput{InstanceIds: []string{inst}, Force: aws.Bool(true), SkipOsShutdown: aws.Bool(true)})
 }
 
 // lastCall is the latest journal entry.

@@ -9,7 +9,8 @@ import (
 // Call is one EC2 request as the Sim saw and answered it. Code is the EC2
 // error code ("" on success). For answers without a code it is the fault
 // kind: "empty-500", or, with Status 0 (no HTTP answer), "hang",
-// "conn-reset" or "latency" (client gone during the delay).
+// "conn-reset" (neither applied) or "latency" (client gone during the
+// delay; the call was applied all the same).
 type Call struct {
 	Time      time.Time  `json:"time"`
 	Action    string     `json:"action"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 )
 
 // Seed is the initial world: instances and volumes, optionally attached.
@@ -21,6 +22,13 @@ type SeedInstance struct {
 	PrivateIP string            `json:"privateIp"`
 	State     string            `json:"state"`
 	Tags      map[string]string `json:"tags"`
+	// InstanceType, default DefaultInstanceType (Nitro), decides how attached
+	// volumes appear in the host device tree and which device names the
+	// instance store takes (see InstanceRoot).
+	InstanceType string `json:"instanceType,omitempty"`
+	// DisableAPIStop is stop protection: StopInstances answers
+	// OperationNotPermitted, Force or not.
+	DisableAPIStop bool `json:"disableApiStop,omitempty"`
 }
 
 // SeedVolume describes one gp3 volume; Size is in GiB.
@@ -93,6 +101,9 @@ func (seed *Seed) validate(known map[string]*instance) error {
 		if _, ok := instanceStateCodes[in.State]; in.State != "" && !ok {
 			return fmt.Errorf("%s.state: %q is not an instance state (want pending, running, stopping, stopped, shutting-down or terminated)", f, in.State)
 		}
+		if in.InstanceType != "" && !instanceTypeRe.MatchString(in.InstanceType) {
+			return fmt.Errorf("%s.instanceType: %q is not an instance type (want e.g. m6i.large)", f, in.InstanceType)
+		}
 		if err := validateTags(f+".tags", in.Tags); err != nil {
 			return err
 		}
@@ -128,11 +139,11 @@ func (seed *Seed) validate(known map[string]*instance) error {
 		if a.State != "" {
 			return fmt.Errorf("%s.attachment.state: %q cannot be seeded (seeded attachments start attached)", f, a.State)
 		}
-		az, state, ok := "", "", false
+		az, state, typ, ok := "", "", "", false
 		if in, found := insts[a.InstanceID]; found {
-			az, state, ok = in.AZ, in.State, true
+			az, state, typ, ok = in.AZ, in.State, in.InstanceType, true
 		} else if in, found := known[a.InstanceID]; found {
-			az, state, ok = in.az, in.state, true
+			az, state, typ, ok = in.az, in.state, in.instanceType, true
 		}
 		if !ok {
 			return fmt.Errorf("%s.attachment.instanceId: %q is not a seeded instance", f, a.InstanceID)
@@ -145,6 +156,12 @@ func (seed *Seed) validate(known map[string]*instance) error {
 		}
 		if !validDevice(a.Device) {
 			return fmt.Errorf("%s.attachment.device: %q is not an EBS device name (want /dev/sd[a-z] or /dev/xvd[a-z] or /dev/xvd[a-z][a-z])", f, a.Device)
+		}
+		if typ == "" {
+			typ = DefaultInstanceType
+		}
+		if slices.Contains(reservedDevices(typ), a.Device) {
+			return fmt.Errorf("%s.attachment.device: %q is taken by the instance store of %s (%s)", f, a.Device, a.InstanceID, typ)
 		}
 		key := a.InstanceID + " " + a.Device
 		if devices[key] {
@@ -210,8 +227,12 @@ func (s *Sim) Apply(seed *Seed) error {
 		if state == "" {
 			state = "running"
 		}
+		typ := in.InstanceType
+		if typ == "" {
+			typ = DefaultInstanceType
+		}
 		s.instances[in.ID] = &instance{
-			id: in.ID, az: in.AZ, privateIP: in.PrivateIP, state: state,
+			id: in.ID, az: in.AZ, privateIP: in.PrivateIP, state: state, instanceType: typ, stopProtected: in.DisableAPIStop,
 			tags: copyTags(in.Tags), launched: now, userStopped: state == "stopped",
 			// A stop that was under way before the seed has no timer here: it stays
 			// stopping until a force stop, like a stop stuck on a host problem.
@@ -223,7 +244,7 @@ func (s *Sim) Apply(seed *Seed) error {
 		if a := sv.Attachment; a != nil {
 			v.att = &attachment{instanceID: a.InstanceID, device: a.Device, state: attAttached, attachTime: now, gen: s.nextGen(),
 				deleteOnTermination: a.DeleteOnTermination}
-			s.linkDevice(v.id, a.InstanceID, a.Device)
+			v.att.links = s.linkDevice(v.id, a.InstanceID, a.Device, s.instanceType(a.InstanceID))
 		}
 		s.volumes[v.id] = v
 	}

@@ -139,7 +139,41 @@ func (s *Sim) serveEC2(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	s.startTimers(c.ops)
+	if !s.delayResponse(r, c) {
+		return
+	}
 	s.finish(w, c, res)
+}
+
+// delayResponse holds the answer back for a latency fault. The request has
+// already been applied, zero-delay transitions included: EC2 carries out a
+// request it has received whether or not the client waits for the answer
+// (EC2 developer guide "Ensuring idempotency in Amazon EC2 API requests": a
+// request that timed out may still have succeeded, so a blind retry can
+// complete the operation twice), so a latency fault delays the response,
+// not the application. It returns false when the client went away first; the
+// call is journaled with Status 0 and Code "latency", applied all the same.
+func (s *Sim) delayResponse(r *http.Request, c *call) bool {
+	for _, af := range c.fired {
+		if af.f.Kind != FaultLatency {
+			continue
+		}
+		s.mu.Lock()
+		s.applyNow(c.ops)
+		s.mu.Unlock()
+		c.ops = nil
+		t := s.clock.NewTimer(af.f.Latency)
+		select {
+		case <-t.C():
+		case <-r.Context().Done():
+			t.Stop()
+			s.record(c, 0, string(FaultLatency))
+			return false
+		case <-s.done:
+			t.Stop()
+		}
+	}
+	return true
 }
 
 func isAction(a string) bool {
@@ -151,22 +185,12 @@ func isAction(a string) bool {
 	return false
 }
 
-// waitFaults applies latency, hang and connection-reset faults. It returns
-// false when the request got no answer.
+// waitFaults applies hang and connection-reset faults, which model a
+// request lost on the way: EC2 never sees it, so nothing is applied. It
+// returns false when the request got no answer. Latency is delayResponse's.
 func (s *Sim) waitFaults(w http.ResponseWriter, r *http.Request, c *call) bool {
 	for _, af := range c.fired {
 		switch af.f.Kind {
-		case FaultLatency:
-			t := s.clock.NewTimer(af.f.Latency)
-			select {
-			case <-t.C():
-			case <-r.Context().Done():
-				t.Stop()
-				s.record(c, 0, string(FaultLatency))
-				return false
-			case <-s.done:
-				t.Stop()
-			}
 		case FaultHang:
 			s.record(c, 0, string(FaultHang))
 			select {

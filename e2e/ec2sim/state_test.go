@@ -188,11 +188,10 @@ func TestLatencyProfiles(t *testing.T) {
 	_, err = e.attach(v2, i2, "/dev/xvdh")
 	require.NoError(t, err)
 	e.clk.Step(999 * time.Millisecond)
-	_, att := e.attachState(v2)
-	require.Equal(t, "attaching", att, "not before 1 s")
+	require.Equal(t, "attaching", e.sim.VolumeAttachments(v2)[0].State, "not before 1 s")
 	e.clk.Step(3001 * time.Millisecond)
-	_, att = e.attachState(v2)
-	require.Equal(t, "attached", att, "by 4 s")
+	require.Equal(t, "attached", e.sim.VolumeAttachments(v2)[0].State, "by 4 s")
+	require.Equal(t, 2*time.Second, l.DescribeLag, "aws-typical describes lag writes")
 }
 
 func TestStatusOfStoppedAfterStopWithoutForce(t *testing.T) {

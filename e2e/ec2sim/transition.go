@@ -110,9 +110,9 @@ func (s *Sim) apply(op *pendingOp) {
 		if v == nil || v.att == nil || v.att.gen != op.gen || v.att.state != attAttaching {
 			return
 		}
-		v.remember()
+		v.remember(op.due, s.lat.DescribeLag)
 		// The device appears before anyone can read "attached".
-		s.linkDevice(v.id, v.att.instanceID, v.att.device)
+		v.att.links = s.linkDevice(v.id, v.att.instanceID, v.att.device, s.instanceType(v.att.instanceID))
 		v.att.state = attAttached
 		s.log.Info().Str("volume", v.id).Str("instance", v.att.instanceID).Str("device", v.att.device).Msg("attached")
 	case opDetachDone:
@@ -121,47 +121,58 @@ func (s *Sim) apply(op *pendingOp) {
 			return
 		}
 		if op.toBusy {
-			v.remember()
+			v.remember(op.due, s.lat.DescribeLag)
 			v.att.state = attBusy
 			s.log.Info().Str("volume", v.id).Str("instance", v.att.instanceID).Msg("detach busy")
 			return
 		}
-		s.removeAttachment(v)
+		s.removeAttachment(v, op.due)
 	case opStopDone:
 		in := s.instances[op.instance]
 		if in == nil || in.state != "stopping" || in.stopGen != op.gen {
 			return
 		}
-		s.reachStopped(in)
+		s.reachStopped(in, op.due)
 	}
 }
 
+// instanceType returns an instance's type, DefaultInstanceType if unknown; s.mu is held.
+func (s *Sim) instanceType(id string) string {
+	if in := s.instances[id]; in != nil && in.instanceType != "" {
+		return in.instanceType
+	}
+	return DefaultInstanceType
+}
+
 // removeAttachment completes a detach; s.mu is held.
-func (s *Sim) removeAttachment(v *volume) {
-	v.remember()
+func (s *Sim) removeAttachment(v *volume, at time.Time) {
+	v.remember(at, s.lat.DescribeLag)
 	a := v.att
 	v.att = nil
-	s.unlinkDevice(a.instanceID, a.device)
+	s.unlinkDevice(a.instanceID, a.links)
 	s.log.Info().Str("volume", v.id).Str("instance", a.instanceID).Str("device", a.device).Msg("detached")
 }
 
 // reachStopped completes a stop. With no guest OS left, busy or stuck
 // detaches complete at once (rule 5 and spec §3.4); s.mu is held.
-func (s *Sim) reachStopped(in *instance) {
-	in.state = "stopped"
+func (s *Sim) reachStopped(in *instance, at time.Time) {
+	in.setState("stopped", at, s.lat.DescribeLag)
 	in.userStopped = true
+	in.guestDown = true
+	in.stopDue = time.Time{}
 	s.log.Info().Str("instance", in.id).Msg("stopped")
 	for _, v := range s.attachmentsOn(in.id) {
 		if v.att.state == attBusy || (v.att.state == attDetaching && v.att.stuck) {
-			s.removeAttachment(v)
+			s.removeAttachment(v, at)
 		}
 	}
 }
 
 // reachTerminated detaches every volume of a terminated instance; s.mu is held.
-func (s *Sim) reachTerminated(in *instance) {
-	in.state = "terminated"
+func (s *Sim) reachTerminated(in *instance, at time.Time) {
+	in.setState("terminated", at, s.lat.DescribeLag)
+	in.guestDown = true
 	for _, v := range s.attachmentsOn(in.id) {
-		s.removeAttachment(v)
+		s.removeAttachment(v, at)
 	}
 }

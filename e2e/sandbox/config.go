@@ -32,8 +32,11 @@ const (
 // DefaultPostgresBin is where Debian installs the PostgreSQL 15 server.
 const DefaultPostgresBin = "/usr/lib/postgresql/15/bin"
 
-// Device is the device name the managed volume is attached as.
-const Device = "/dev/xvdb"
+// Device is the device name the managed volume is first attached as: the
+// controller's default, the start of the range AWS recommends for EBS data
+// volumes. The hosts are a Nitro type (ec2sim.DefaultInstanceType), so the
+// volume shows up by ID under dev/disk/by-id, not under this name.
+const Device = "/dev/sdf"
 
 // Config describes one sandbox. DefaultConfig gives the defaults stated on
 // each field; Validate names the field of every problem.

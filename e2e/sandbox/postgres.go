@@ -21,21 +21,17 @@ import (
 // the unit's SANDBOX_* variables.
 type PostgresOptions struct {
 	Volume   string // vol-…, the unit's instance
-	Device   string // /dev/xvdb
 	HostRoot string // SANDBOX_HOST_ROOT
 	HostIP   string // SANDBOX_HOST_IP
 	BinDir   string // SANDBOX_POSTGRES_BIN, default DefaultPostgresBin
 }
 
-var (
-	volumeIDRe = regexp.MustCompile(`^vol-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	deviceRe   = regexp.MustCompile(`^/dev/(sd[a-z]|xvd[a-z]{1,2})$`)
-)
+var volumeIDRe = regexp.MustCompile(`^vol-([0-9a-f]{8}|[0-9a-f]{17})$`)
 
 // PostgresOptionsFromEnv fills the environment fields from SANDBOX_*.
-func PostgresOptionsFromEnv(volume, device string) PostgresOptions {
+func PostgresOptionsFromEnv(volume string) PostgresOptions {
 	o := PostgresOptions{
-		Volume: volume, Device: device,
+		Volume:   volume,
 		HostRoot: os.Getenv("SANDBOX_HOST_ROOT"), HostIP: os.Getenv("SANDBOX_HOST_IP"),
 		BinDir: os.Getenv("SANDBOX_POSTGRES_BIN"),
 	}
@@ -50,9 +46,6 @@ func (o PostgresOptions) Validate() error {
 	var errs []error
 	if !volumeIDRe.MatchString(o.Volume) {
 		errs = append(errs, fmt.Errorf("volume: %q is not an EBS volume ID", o.Volume))
-	}
-	if !deviceRe.MatchString(o.Device) {
-		errs = append(errs, fmt.Errorf("device: %q is not a device name such as /dev/xvdb", o.Device))
 	}
 	if !filepath.IsAbs(o.HostRoot) {
 		errs = append(errs, fmt.Errorf("SANDBOX_HOST_ROOT: %q must be an absolute path", o.HostRoot))
@@ -75,13 +68,13 @@ func ExecPostgres(ctx context.Context, o PostgresOptions) error {
 	if err := o.Validate(); err != nil {
 		return fmt.Errorf("exec postgres: %w", err)
 	}
-	dev := filepath.Join(o.HostRoot, "dev", filepath.Base(o.Device))
-	target, err := os.Readlink(dev)
+	dev, err := FindVolumeDevice(o.HostRoot, o.Volume)
 	if err != nil {
-		return fmt.Errorf("exec postgres: device %s of volume %s is not attached to this host (%s): %w", o.Device, o.Volume, dev, err)
+		return fmt.Errorf("exec postgres: %w", err)
 	}
-	if filepath.Base(target) != o.Volume {
-		return fmt.Errorf("exec postgres: device %s holds %s, not %s", o.Device, filepath.Base(target), o.Volume)
+	target, err := filepath.EvalSymlinks(dev)
+	if err != nil {
+		return fmt.Errorf("exec postgres: resolve %s: %w", dev, err)
 	}
 	uid, gid, asRoot, err := postgresUser()
 	if err != nil {
@@ -238,14 +231,13 @@ func removeStalePID(data string) error {
 	return nil
 }
 
-// RunExecPostgres is the exec-postgres command line: --volume and --device
-// flags, the rest from SANDBOX_*. It returns an exit code only on failure;
+// RunExecPostgres is the exec-postgres command line: the --volume flag, the
+// rest from SANDBOX_*. It returns an exit code only on failure;
 // the volfailover-sandbox binary and test binaries (as SandboxBin) share it.
 func RunExecPostgres(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("exec-postgres", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	volume := fs.String("volume", "", "EBS volume ID whose Postgres to run (the unit's %i)")
-	device := fs.String("device", Device, "device the volume is attached as")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -253,7 +245,7 @@ func RunExecPostgres(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "exec-postgres: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	err := ExecPostgres(ctx, PostgresOptionsFromEnv(*volume, *device))
+	err := ExecPostgres(ctx, PostgresOptionsFromEnv(*volume))
 	fmt.Fprintf(stderr, "exec-postgres: %v\n", err)
 	return 1
 }

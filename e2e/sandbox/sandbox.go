@@ -29,7 +29,7 @@ type Host struct {
 	InstanceID string `json:"instance"`
 	MachineID  string `json:"machine"`
 	// Root is the host's device tree (ec2sim's InstanceRoot): an attached
-	// volume appears at <Root>/dev/xvdb.
+	// volume appears at <Root>/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol… (see FindVolumeDevice).
 	Root string `json:"root"`
 	// IMDS is the host's instance metadata endpoint.
 	IMDS string `json:"imds"`

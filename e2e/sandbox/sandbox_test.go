@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,8 +89,21 @@ func TestSandboxHostFaults(t *testing.T) {
 		}
 	}
 
-	// A stopped instance runs nothing (the fence is physical) ...
-	require.NoError(t, sb.EC2().SetInstanceState(core3.InstanceID, "stopped"))
+	// A stopping instance whose OS is still shutting down (a default or
+	// Force stop, here one that hangs) keeps running its processes ...
+	require.NoError(t, sb.EC2().SetInstanceState(core3.InstanceID, "stopping"))
+	require.Never(t, func() bool { return sb.exec.Down(core3.MachineID) }, 10*watchInterval, watchInterval/5,
+		"core3 was killed while its OS was still shutting down")
+	// ... until a hard stop (Force and SkipOsShutdown) ends its guest: a
+	// stopped instance runs nothing (the fence is physical) ...
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(url.Values{
+		"Action": {"StopInstances"}, "Version": {"2016-11-15"}, "InstanceId.1": {core3.InstanceID},
+		"Force": {"true"}, "SkipOsShutdown": {"true"},
+	}.Encode())).WithContext(ctx)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sb.EC2().ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, "hard stop: %s", rec.Body)
 	require.Eventually(t, func() bool {
 		active, _ := sb.exec.Status(core3.MachineID, "volfailover.service")
 		return sb.exec.Down(core3.MachineID) && active != "active" && hasEvent(sb, "core3", "fenced")

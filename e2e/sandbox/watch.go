@@ -9,10 +9,14 @@ import (
 // processes it runs.
 const watchInterval = 50 * time.Millisecond
 
-// watch makes EC2's view physical: a host whose instance is stopping or
-// stopped runs nothing (its processes are killed and its fleet machine dies),
-// and a Postgres whose volume is no longer attached to its host is killed, as
-// the first write to a detached EBS device would crash it.
+// watch makes EC2's view physical: a host whose guest OS no longer runs
+// (ec2sim's GuestRunning: the instance is stopped, shutting down or
+// terminated, or stopping after a StopInstances with SkipOsShutdown) runs
+// nothing: its processes are killed and its fleet machine dies. A stopping
+// instance whose OS is still shutting down (a default or Force stop) keeps
+// its processes until it reaches stopped, as on EC2. A Postgres whose volume
+// is no longer attached to its host is killed, as the first write to a
+// detached EBS device would crash it.
 func (s *Sandbox) watch() {
 	defer s.watchWG.Done()
 	t := time.NewTicker(watchInterval)
@@ -29,8 +33,8 @@ func (s *Sandbox) watch() {
 
 func (s *Sandbox) enforce() {
 	for _, h := range s.hosts {
-		switch st := s.ec2.InstanceState(h.InstanceID); st {
-		case "stopping", "stopped", "shutting-down", "terminated":
+		if !s.ec2.GuestRunning(h.InstanceID) {
+			st := s.ec2.InstanceState(h.InstanceID)
 			if !s.exec.Down(h.MachineID) {
 				s.exec.KillMachine(h.MachineID)
 				if err := s.fleet.KillMachine(h.MachineID); err != nil && !strings.Contains(err.Error(), "already killed") {
