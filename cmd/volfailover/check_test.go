@@ -220,7 +220,7 @@ func TestCheck(t *testing.T) {
 				return ec2sim.Call{}
 			}
 			att := pick("AttachVolume").Params
-			require.Equal(t, []string{volB, hostB, "/dev/xvdb"}, []string{att.Get("VolumeId"), att.Get("InstanceId"), att.Get("Device")}, "attach the volume to a peer")
+			require.Equal(t, []string{volB, hostB, "/dev/sdf"}, []string{att.Get("VolumeId"), att.Get("InstanceId"), att.Get("Device")}, "attach the volume to a peer")
 			require.Equal(t, hostA, pick("StopInstances").Params.Get("InstanceId.1"), "fence the owner")
 			require.Equal(t, hostA, pick("DetachVolume").Params.Get("InstanceId"), "detach from the owner")
 			ct := pick("CreateTags").Params
