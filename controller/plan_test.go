@@ -63,6 +63,9 @@ func newPlanWorld() *planWorld {
 	s.byMetadata[pVol] = []string{pMachine(pOwner)}
 	s.volumes = []awsops.Volume{{ID: pVol, AvailabilityZone: pAZ, State: "in-use", Tags: map[string]string{},
 		Attachments: []awsops.Attachment{{InstanceID: pOwner, Device: "/dev/xvdb", State: "attached"}}}}
+	unit := fmt.Sprintf(o.UnitTemplate, pVol)
+	s.units = map[string]fleet.Unit{unit: {Name: unit, DesiredState: fleet.StateLaunched, CurrentState: fleet.StateLaunched, MachineID: pMachine(pOwner)}}
+	s.unitsOK = true
 	t := newTerm(o.Witnesses)
 	w := &planWorld{s: s, t: t, o: o}
 	w.verdict(health.VerdictAlive)
@@ -147,6 +150,10 @@ func describe(a action) string {
 		return "publish"
 	case confirmStop:
 		return "confirm " + a.rec.ID
+	case launchUnit:
+		return "launch " + a.unit
+	case detachStray:
+		return "detach-stray " + a.instance
 	}
 	return fmt.Sprintf("%T", a)
 }
@@ -291,6 +298,56 @@ func TestPlanTable(t *testing.T) {
 			w.attach(awsops.Attachment{InstanceID: pPeerA, State: "attached"})
 			w.t.lost[pVol] = lostTarget{why: "EC2 state stopped"}
 		}, []string{"abandon"}},
+		// Issue 11, item 3: an abandoned switchover had stopped the unit.
+		{"attached, metadata in place, unit stopped: launched again", func(w *planWorld) {
+			u := w.s.units["postgres@"+pVol+".service"]
+			u.DesiredState, u.CurrentState = fleet.StateInactive, fleet.StateInactive
+			w.s.units[u.Name] = u
+		}, []string{"launch postgres@" + pVol + ".service"}},
+		{"unit stopped while paused: left stopped", func(w *planWorld) {
+			u := w.s.units["postgres@"+pVol+".service"]
+			u.DesiredState = fleet.StateInactive
+			w.s.units[u.Name] = u
+			w.override(w.s.keys.VolumePause(pVol), pause)
+		}, nil},
+		{"unit launched again but not running past the deadline: paged", func(w *planWorld) {
+			u := w.s.units["postgres@"+pVol+".service"]
+			u.CurrentState, u.MachineID = fleet.StateLoaded, ""
+			w.s.units[u.Name] = u
+			w.t.launchedAt[pVol] = pNow.Add(-w.o.Deadlines.Reschedule - time.Second)
+		}, []string{"page step_overdue trigger"}},
+		{"unit runs again: its page resolved", func(w *planWorld) { w.t.open["unit_down/"+pVol] = true },
+			[]string{"page step_overdue resolve"}},
+		// Issue 11, item 7: a pending switchover must not block the failover of a dead owner.
+		{"dead owner with a switchover pending: failover to the requested host, request removed", func(w *planWorld) {
+			w.verdict(dead).override(w.s.keys.VolumeSwitchover(pVol), `{"to":"`+pPeerA+`","reason":"kernel"}`)
+		}, []string{"note stale-switchover", "page bad_override trigger", "start failover " + pOwner + "->" + pPeerA}},
+		{"dead owner with a switchover to a host that is gone: failover to the best host", func(w *planWorld) {
+			w.verdict(dead).override(w.s.keys.VolumeSwitchover(pVol), `{"to":"i-0000000000000000f","reason":"kernel"}`)
+		}, []string{"note stale-switchover", "page bad_override trigger", "start failover " + pOwner + "->" + pPeerB}},
+		{"dead owner with a switchover pending, in cooldown: damped, request removed", func(w *planWorld) {
+			w.verdict(dead).override(w.s.keys.VolumeSwitchover(pVol), `{"to":"`+pPeerA+`","reason":"kernel"}`)
+			w.s.damping[pVol] = state.Damping{Failovers: []time.Time{pNow.Add(-time.Minute)}}
+		}, []string{"note stale-switchover", "page bad_override trigger", "page flap_damped trigger", "note damped", "drop-switchover"}},
+		// Issue 11, item 6: an attachment to neither the old owner nor the target.
+		{"volume found on an eligible stray host: adopted as the target", func(w *planWorld) {
+			w.journal(state.StepDetached, state.KindFailover)
+			w.attach(awsops.Attachment{InstanceID: pPeerB, State: "attached"})
+			w.t.lost[pVol] = lostTarget{why: "attached elsewhere", stray: pPeerB}
+		}, []string{"retarget ->" + pPeerB, "confirm 20261130T115959.000Z-0000abcd"}},
+		{"volume found on an ineligible stray host: force-detached", func(w *planWorld) {
+			w.journal(state.StepDetached, state.KindFailover)
+			w.attach(awsops.Attachment{InstanceID: pFar, State: "attached"})
+			w.t.lost[pVol] = lostTarget{why: "attached elsewhere", stray: pFar}
+		}, []string{"detach-stray " + pFar, "confirm 20261130T115959.000Z-0000abcd"}},
+		{"stray attachment gone meanwhile: move resumed", func(w *planWorld) {
+			w.journal(state.StepDetached, state.KindFailover)
+			w.attach()
+			w.t.lost[pVol] = lostTarget{why: "attached elsewhere", stray: pFar}
+		}, []string{"resume detached", "confirm 20261130T115959.000Z-0000abcd"}},
+		// Issue 11, item 11: keys the schema has no place for.
+		{"stray key under the prefix: reported", func(w *planWorld) { w.s.unknownKeys = []string{"/volfailover/Pause"} },
+			[]string{"note unknown-key", "page bad_override trigger"}},
 		{"bad override key name: reported and pauses its volume", func(w *planWorld) {
 			w.verdict(dead).override(w.s.keys.Volumes()+pVol+"/Pause", pause)
 		}, []string{"note bad-override-log", "page bad_override trigger", "note paused-dead"}},

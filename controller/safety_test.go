@@ -1,0 +1,133 @@
+package controller
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/volfailover/volfailover/alert"
+	"github.com/volfailover/volfailover/awsops"
+	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/state"
+)
+
+// The regression tests of the safety review (issue 11) that need etcd and the
+// emulators; the decisions themselves are tested in plan_test.go and
+// assess_test.go.
+
+// TestStrictFenceHardStopsAStoppingOwner: an owner already stopping (a
+// graceful stop hanging in the guest) is sent the hard stop; before, the
+// fence returned without any stop and the strict policy waited forever
+// (item 4).
+func TestStrictFenceHardStopsAStoppingOwner(t *testing.T) {
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(_ *host, o *Options) { o.FencePolicy = state.FenceStrict }})
+	c.start()
+	owner := c.owner()
+	require.NoError(t, c.ec2.SetInstanceState(owner.id, "stopping"), "the owner's own stop hangs")
+	c.kill(owner)
+	rec := c.waitDone(1, 15*time.Second)
+	c.assertMovedTo(c.byID(rec.To.Instance))
+	require.GreaterOrEqual(t, c.ec2Calls("StopInstances"), 1, "the stopping owner was sent the hard stop")
+	require.Equal(t, "stopped", c.ec2.InstanceState(owner.id))
+}
+
+// TestPermanentStepErrorPagesAtOnce: an IAM denial is paged as step_failed
+// at once, long before the step's deadline, and the move goes on by itself
+// once the denial is lifted (issue 10 §2).
+func TestPermanentStepErrorPagesAtOnce(t *testing.T) {
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(_ *host, o *Options) { o.Deadlines.Attach = time.Minute }})
+	deny := c.ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultUnauthorized, Action: "AttachVolume", Sticky: true})
+	c.start()
+	c.kill(c.owner())
+	ev := c.waitPage(alert.KindStepFailed, alert.ActionTrigger, 10*time.Second)
+	require.Contains(t, ev.Summary, "attached", "the page names the step")
+	require.Zero(t, c.pager.count(alert.KindStepOverdue, alert.ActionTrigger), "paged as failed, not as overdue")
+	c.ec2.Disarm(deny)
+	rec := c.waitDone(1, 15*time.Second)
+	c.assertMovedTo(c.byID(rec.To.Instance))
+}
+
+// TestStrayAttachmentAdopted: the volume turns up attached to an eligible
+// host other than the target (a late attach sent by a deposed leader); the
+// move adopts it instead of waiting forever (item 6).
+func TestStrayAttachmentAdopted(t *testing.T) {
+	var c *cluster
+	var stray atomic.Value
+	c = newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(h *host, o *Options) {
+		o.afterStep = func(r *state.Record) {
+			if r.Step != state.StepDetached || !stray.CompareAndSwap(nil, "") {
+				return
+			}
+			for _, other := range c.hosts[:len(c.hosts)-1] {
+				if other.id != r.To.Instance && other.id != r.From.Instance && !other.ctrl.IsLeader() {
+					c.attachBehindTheLeader(r.Volume, other.id)
+					stray.Store(other.id)
+					return
+				}
+			}
+		}
+	}})
+	c.start()
+	c.kill(c.owner())
+	rec := c.waitDone(1, 15*time.Second)
+	adopted, _ := stray.Load().(string)
+	require.NotEmpty(t, adopted, "a stray attachment was made")
+	require.Equal(t, adopted, rec.To.Instance, "the stray host was adopted as the target")
+	c.assertMovedTo(c.byID(adopted))
+}
+
+// attachBehindTheLeader attaches the volume to instance with a client of its
+// own, as a deposed leader's late call would.
+func (c *cluster) attachBehindTheLeader(volume, instance string) {
+	c.t.Helper()
+	ao := awsops.DefaultOptions()
+	ao.Region, ao.Endpoint = "us-east-1", c.hosts[0].ec2Srv.URL
+	ao.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", Source: "test"}, nil
+	})
+	ao.Wait = awsops.WaitOptions{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Factor: 1.5, StuckAttaching: 5 * time.Second, StuckDetaching: 5 * time.Second}
+	cl, err := awsops.New(context.Background(), ao)
+	require.NoError(c.t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = cl.AttachVolume(ctx, volume, instance, awsops.DeviceNames("/dev/sdg"))
+	require.NoError(c.t, err, "stray attach of %s to %s", volume, instance)
+}
+
+// TestMutationsEndBeforeTheLease: a mutation's context ends before the
+// session's lease could expire, so a deposed leader's call, retries
+// included, is never sent after another instance could lead (item 10).
+func TestMutationsEndBeforeTheLease(t *testing.T) {
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ})
+	h := c.hosts[0]
+	c.startHost(h, c.options(h))
+	ttl := h.ctrl.o.SessionTTL
+	sess, err := concurrency.NewSession(c.admin, concurrency.WithTTL(int(ttl/time.Second)))
+	require.NoError(t, err)
+	defer sess.Close()
+	el := concurrency.NewElection(sess, c.prefix+"/test-election")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, el.Campaign(ctx, "test"))
+	l := newLeader(h.ctrl, sess, el, cancel)
+
+	var deadline time.Time
+	began := time.Now()
+	require.NoError(t, l.mutate(ctx, nil, func(mctx context.Context) error {
+		d, ok := mctx.Deadline()
+		require.True(t, ok, "a mutation runs under a deadline")
+		deadline = d
+		return nil
+	}))
+	require.LessOrEqual(t, deadline.Sub(began), ttl-leaseMargin(ttl), "got a deadline %s after the call, want at most the lease TTL %s less the margin", deadline.Sub(began), ttl)
+	require.Positive(t, deadline.Sub(began))
+
+	require.NoError(t, el.Resign(ctx))
+	err = l.mutate(ctx, nil, func(context.Context) error { return nil })
+	require.ErrorIs(t, err, errNotLeader, "a resigned term sends nothing")
+}
