@@ -318,6 +318,20 @@ func (c *cluster) start() {
 
 func (c *cluster) startHost(h *host, o Options) {
 	c.t.Helper()
+	c.buildHost(h, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done, h.stopped = cancel, make(chan struct{}), false
+	go func() {
+		defer close(h.done)
+		if err := h.ctrl.Run(ctx); err != nil {
+			c.t.Errorf("controller %s: %v", h.id, err)
+		}
+	}()
+}
+
+// buildHost builds h's controller, with its own etcd, EC2 and fleet clients, without running it.
+func (c *cluster) buildHost(h *host, o Options) {
+	c.t.Helper()
 	var err error
 	h.cli, err = clientv3.New(clientv3.Config{Endpoints: []string{testEtcd}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	require.NoError(c.t, err)
@@ -344,14 +358,6 @@ func (c *cluster) startHost(h *host, o Options) {
 	}
 	h.ctrl, err = New(o, d)
 	require.NoError(c.t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel, h.done, h.stopped = cancel, make(chan struct{}), false
-	go func() {
-		defer close(h.done)
-		if err := h.ctrl.Run(ctx); err != nil {
-			c.t.Errorf("controller %s: %v", h.id, err)
-		}
-	}()
 }
 
 // crash ends a controller as a crash would: its etcd client is closed first,
@@ -381,7 +387,7 @@ func (c *cluster) kill(h *host) {
 
 func (c *cluster) stopAll() {
 	for _, h := range c.hosts {
-		if h.ctrl == nil || h.stopped {
+		if h.ctrl == nil || h.stopped || h.done == nil {
 			continue
 		}
 		h.stopped = true

@@ -53,7 +53,7 @@ func (w *worker) stopOwner(ctx context.Context) (string, error) {
 		return w.detachOnlyFence(ctx, err), nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("stop %s (force, from %s): %w", r.From.Instance, inst.State, err)
+		return "", fmt.Errorf("owner was %s: %w", inst.State, err) // awsops names the call
 	}
 	if r.Fence == state.FenceStrict {
 		return "", w.waitStopped(ctx)
@@ -130,11 +130,8 @@ func (w *worker) detach(ctx context.Context, force bool) (string, error) {
 	if _, ok := v.AttachmentTo(r.From.Instance); !ok {
 		return "not attached to " + r.From.Instance, nil
 	}
-	err = w.l.mutate(ctx, r, func(ctx context.Context) error { return c.ec2.DetachVolume(ctx, r.Volume, r.From.Instance, force) })
-	if err != nil {
-		return "", fmt.Errorf("detach %s from %s (force %t): %w", r.Volume, r.From.Instance, force, err)
-	}
-	return "", nil
+	// awsops names the call in its errors.
+	return "", w.l.mutate(ctx, r, func(ctx context.Context) error { return c.ec2.DetachVolume(ctx, r.Volume, r.From.Instance, force) })
 }
 
 // attach puts the volume on the target as the same device and stamps the
@@ -201,7 +198,7 @@ func (w *worker) attachCall(ctx context.Context) error {
 	case errors.Is(err, awsops.ErrStuck):
 		return w.unstick(ctx, fmt.Sprintf("attach to %s stuck: %v", r.To.Instance, err))
 	}
-	return fmt.Errorf("attach %s to %s as %s: %w", r.Volume, r.To.Instance, r.Device, err)
+	return err // awsops names the call
 }
 
 // unstick force-detaches an attachment stuck in attaching, pages, and hands

@@ -45,7 +45,7 @@ func TestMonitorCatchesViolations(t *testing.T) {
 
 	// 1: the volume's device shows up on a second host.
 	core2 := w.host("core2")
-	link := filepath.Join(core2.Root, "dev", "xvdb")
+	link := filepath.Join(core2.Root, "dev", "sdf")
 	check(OneAttachment, func() {
 		require.NoError(t, os.MkdirAll(filepath.Dir(link), 0o755))
 		require.NoError(t, os.Symlink(w.sb.EC2().VolumeDir(vol), link))
