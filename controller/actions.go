@@ -100,6 +100,14 @@ type repairMetadata struct {
 	ops                 []fleet.MetadataOp
 }
 
+// stopWorker stops the worker of a move the planner must decide again: a
+// switchover whose owner died becomes a failover once the worker is gone.
+type stopWorker struct{ vol, why string }
+
+// escalate turns a switchover whose owner died before the detach into a
+// failover: the owner is fenced and the volume force-detached.
+type escalate struct{ rec state.Record }
+
 // launchUnit sets the unit of an attached volume launched again: the volume
 // and its metadata are in place, but nothing runs Postgres.
 type launchUnit struct{ vol, owner, machine, unit string }
@@ -127,4 +135,6 @@ func (a repairMetadata) volume() string { return a.vol }
 func (a detachStray) volume() string    { return a.rec.Volume }
 func (a dropSwitchover) volume() string { return a.vol }
 func (a launchUnit) volume() string     { return a.vol }
+func (a stopWorker) volume() string     { return a.vol }
+func (a escalate) volume() string       { return a.rec.Volume }
 func (a confirmStop) volume() string    { return a.rec.Volume }

@@ -62,6 +62,10 @@ func (l *leader) do(ctx context.Context, a action) error {
 		return l.dropSwitchover(ctx, a)
 	case launchUnit:
 		return l.launchUnit(ctx, a)
+	case stopWorker:
+		l.stopWorker(a)
+	case escalate:
+		return l.escalate(ctx, a)
 	case confirmStop:
 		l.confirmStop(ctx, a)
 	default:
@@ -245,6 +249,30 @@ func (l *leader) launchUnit(ctx context.Context, a launchUnit) error {
 	l.t.launchedAt[a.vol] = l.c.clk.Now()
 	l.log.Warn().Str("volume", a.vol).Str("instance", a.owner).Str("machine", a.machine).Str("unit", a.unit).
 		Msg("volume attached with its metadata in place but its unit not launched: launched again")
+	return nil
+}
+
+func (l *leader) stopWorker(a stopWorker) {
+	if w, ok := l.t.workers[a.vol]; ok {
+		w.stop()
+		l.log.Warn().Str("volume", a.vol).Str("failover_id", w.id).Str("reason", a.why).Msg("move worker stopped for the planner to decide again")
+	}
+}
+
+// escalate journals a switchover as the failover it became, removing the
+// request it no longer fulfils, and resumes it.
+func (l *leader) escalate(ctx context.Context, a escalate) error {
+	rec := a.rec
+	if err := l.j.update(ctx, &rec, clientv3.OpDelete(l.c.keys.VolumeSwitchover(rec.Volume))); err != nil {
+		return err
+	}
+	l.log.Error().Str("volume", rec.Volume).Str("failover_id", rec.ID).Str("instance", rec.From.Instance).Str("reason", rec.Reason).
+		Msg("owner died during the switchover: escalated to a failover")
+	l.page(ctx, alert.Event{Kind: alert.KindFailoverStarted, Severity: alert.SeverityCritical, DedupKey: "failover/" + rec.ID,
+		Volume: rec.Volume, Instance: rec.From.Instance, FailoverID: rec.ID,
+		Summary: fmt.Sprintf("switchover of %s escalated to a failover: owner %s died before the detach (%s); fencing it, then force-detaching", rec.Volume, rec.From.Instance, rec.Reason),
+		Details: map[string]any{"signals": rec.Signals, "to": rec.To.Instance, "move_kind": rec.Kind}})
+	l.startWorker(ctx, rec)
 	return nil
 }
 

@@ -32,11 +32,12 @@ func (j journal) create(ctx context.Context, r *state.Record, extra ...clientv3.
 	return nil
 }
 
-// update rewrites the record if this leader still leads and the record is the same one.
-func (j journal) update(ctx context.Context, r *state.Record) error {
+// update rewrites the record if this leader still leads and the record is
+// the same one, with any extra ops in the same transaction.
+func (j journal) update(ctx context.Context, r *state.Record, extra ...clientv3.Op) error {
 	key := j.keys.JournalVolume(r.Volume)
-	resp, err := j.cli.Txn(ctx).If(j.guard, clientv3.Compare(clientv3.CreateRevision(key), "=", r.Rev)).
-		Then(clientv3.OpPut(key, r.Encode())).Commit()
+	ops := append([]clientv3.Op{clientv3.OpPut(key, r.Encode())}, extra...)
+	resp, err := j.cli.Txn(ctx).If(j.guard, clientv3.Compare(clientv3.CreateRevision(key), "=", r.Rev)).Then(ops...).Commit()
 	if err != nil {
 		return fmt.Errorf("update journal of %s at %s: %w", r.Volume, r.Step, err)
 	}
@@ -73,12 +74,21 @@ func (j journal) trim(ctx context.Context, volume string) error {
 	if extra <= 0 {
 		return nil
 	}
-	var ops []clientv3.Op
-	for _, kv := range resp.Kvs[:extra] {
-		ops = append(ops, clientv3.OpDelete(string(kv.Key)))
-	}
-	if _, err := j.cli.Txn(ctx).If(j.guard).Then(ops...).Commit(); err != nil {
-		return fmt.Errorf("trim history of %s: %w", volume, err)
+	// etcd refuses a transaction of more than --max-txn-ops (128 by default)
+	// operations; a lowered history limit can leave many more to delete.
+	for stale := resp.Kvs[:extra]; len(stale) > 0; {
+		n := min(len(stale), trimBatch)
+		ops := make([]clientv3.Op, 0, n)
+		for _, kv := range stale[:n] {
+			ops = append(ops, clientv3.OpDelete(string(kv.Key)))
+		}
+		if _, err := j.cli.Txn(ctx).If(j.guard).Then(ops...).Commit(); err != nil {
+			return fmt.Errorf("trim history of %s: %w", volume, err)
+		}
+		stale = stale[n:]
 	}
 	return nil
 }
+
+// trimBatch is how many history records one trim transaction deletes.
+const trimBatch = 100

@@ -172,22 +172,25 @@ func (l *leader) spawn(f func()) {
 }
 
 // startWorker runs the record to done in a goroutine of the term, unless one
-// already runs for its volume. The worker's exit frees the volume for the planner.
+// already runs for its volume. The worker's exit frees the volume for the
+// planner; the planner can stop it early (stopWorker).
 func (l *leader) startWorker(ctx context.Context, rec state.Record) {
 	if l.t.busy(rec.Volume) {
 		return
 	}
-	l.t.workers[rec.Volume] = rec.ID
+	wctx, stop := context.WithCancel(ctx)
+	l.t.workers[rec.Volume] = workerRef{id: rec.ID, stop: stop}
 	w := &worker{l: l, r: &rec, log: l.log.With().Str("volume", rec.Volume).Str("failover_id", rec.ID).Str("kind", string(rec.Kind)).Logger()}
 	l.spawn(func() {
+		defer stop()
 		defer l.report(ctx, report{kind: reportWorkerExit, volume: rec.Volume, record: state.Record{ID: rec.ID}})
-		err := w.run(ctx)
+		err := w.run(wctx)
 		switch {
 		case err == nil:
-		case errors.Is(err, errNotLeader):
+		case errors.Is(err, errNotLeader) && ctx.Err() == nil && wctx.Err() == nil:
 			w.log.Warn().Err(err).Msg("move handed over: no longer the leader")
 			l.abdic()
-		case ctx.Err() == nil:
+		case wctx.Err() == nil:
 			w.log.Error().Err(err).Msg("move worker stopped")
 		}
 	})

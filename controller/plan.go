@@ -34,9 +34,11 @@ func plan(s *snapshot, t *term, o Options, now time.Time) []action {
 	p.suspects()
 	p.badOverrides()
 	for _, v := range s.volumes {
-		if !t.busy(v.ID) {
-			p.volume(v)
+		if t.busy(v.ID) {
+			p.moving(v)
+			continue
 		}
+		p.volume(v)
 	}
 	p.confirmations()
 	return p.out
@@ -187,12 +189,59 @@ func (p *planner) volume(v awsops.Volume) {
 	}
 }
 
+// moving judges a volume whose move a worker of this term drives: the
+// planner leaves the move to it, except when the owner of a switchover dies
+// before the detach. A plain detach would then never finish, so the worker
+// is stopped and the next round escalates the move to a failover.
+func (p *planner) moving(v awsops.Volume) {
+	if rec := p.s.journals[v.ID]; rec != nil && p.ownerDiedDuringSwitchover(rec) {
+		p.add(stopWorker{vol: v.ID, why: fmt.Sprintf("owner %s died during the switchover", rec.From.Instance)})
+	}
+}
+
+// ownerDiedDuringSwitchover says whether rec is a switchover, not yet past
+// its detach, whose owner the latest round judged dead.
+func (p *planner) ownerDiedDuringSwitchover(rec *state.Record) bool {
+	if rec.Kind != state.KindSwitchover || (rec.Step != state.StepPlanned && rec.Step != state.StepFenced) {
+		return false
+	}
+	res, ok := p.t.verdicts[rec.From.Instance]
+	return ok && res.Verdict == health.VerdictDead && res.Actionable
+}
+
+// escalation is rec turned into a failover from its start: the unit stop it
+// may have done is kept in the timeline's note, and the fence step starts
+// afresh with a stop of the owner.
+func (p *planner) escalation(rec *state.Record) state.Record {
+	r := cloneRecord(rec)
+	res := p.t.verdicts[rec.From.Instance]
+	r.Kind, r.Fence, r.Step = state.KindFailover, p.o.FencePolicy, state.StepPlanned
+	r.Reason = "switchover escalated: " + res.Reason
+	r.Signals = signalsOf(res.Signals)
+	r.Updated = p.now.UTC()
+	kept := r.Timeline[:0]
+	for _, st := range r.Timeline {
+		if st.Step == state.StepPlanned {
+			st.Note = strings.TrimSpace(st.Note + " owner died during the switchover: escalated to a failover (fence, then force-detach).")
+		}
+		if st.Step == state.StepPlanned || st.Step == state.StepDone {
+			kept = append(kept, st)
+		}
+	}
+	r.Timeline = kept
+	return r
+}
+
 // record decides a volume with a journaled move: hold it while paused,
 // re-target it if its worker lost the target, else resume it.
 func (p *planner) record(v awsops.Volume, rec *state.Record, paused string) {
 	if paused != "" {
 		p.note("held/"+rec.ID, zerolog.WarnLevel, v.ID, "in-progress move held by pause",
 			map[string]string{"failover_id": rec.ID, "step": string(rec.Step), "pause": paused})
+		return
+	}
+	if p.ownerDiedDuringSwitchover(rec) {
+		p.add(escalate{rec: p.escalation(rec)})
 		return
 	}
 	if lost, ok := p.t.lost[v.ID]; ok {

@@ -154,6 +154,10 @@ func describe(a action) string {
 		return "launch " + a.unit
 	case detachStray:
 		return "detach-stray " + a.instance
+	case stopWorker:
+		return "stop-worker"
+	case escalate:
+		return fmt.Sprintf("escalate %s from %s", a.rec.Kind, a.rec.Step)
 	}
 	return fmt.Sprintf("%T", a)
 }
@@ -286,7 +290,7 @@ func TestPlanTable(t *testing.T) {
 		}, []string{"note held"}},
 		{"move whose worker runs: left to it", func(w *planWorld) {
 			w.journal(state.StepPlanned, state.KindFailover)
-			w.t.workers[pVol] = "x"
+			w.t.workers[pVol] = workerRef{id: "x"}
 		}, nil},
 		{"target lost before the attach: re-targeted", func(w *planWorld) {
 			w.journal(state.StepDetached, state.KindSwitchover)
@@ -329,6 +333,21 @@ func TestPlanTable(t *testing.T) {
 			w.verdict(dead).override(w.s.keys.VolumeSwitchover(pVol), `{"to":"`+pPeerA+`","reason":"kernel"}`)
 			w.s.damping[pVol] = state.Damping{Failovers: []time.Time{pNow.Add(-time.Minute)}}
 		}, []string{"note stale-switchover", "page bad_override trigger", "page flap_damped trigger", "note damped", "drop-switchover"}},
+		// Issue 11, item 8: a switchover whose owner hangs must be able to escalate.
+		{"switchover worker running, owner died before the detach: worker stopped", func(w *planWorld) {
+			w.journal(state.StepFenced, state.KindSwitchover)
+			w.t.workers[pVol] = workerRef{id: "20261130T115959.000Z-0000abcd"}
+			w.verdict(dead)
+		}, []string{"stop-worker"}},
+		{"switchover journaled, owner died before the detach: escalated to a failover", func(w *planWorld) {
+			w.journal(state.StepFenced, state.KindSwitchover)
+			w.verdict(dead)
+		}, []string{"escalate failover from planned"}},
+		{"switchover past its detach, owner died: the move goes on", func(w *planWorld) {
+			w.journal(state.StepDetached, state.KindSwitchover)
+			w.attach()
+			w.verdict(dead)
+		}, []string{"resume detached"}},
 		// Issue 11, item 6: an attachment to neither the old owner nor the target.
 		{"volume found on an eligible stray host: adopted as the target", func(w *planWorld) {
 			w.journal(state.StepDetached, state.KindFailover)
@@ -410,7 +429,7 @@ func TestPlanPageOnce(t *testing.T) {
 func TestPlanConfirmsInheritedFence(t *testing.T) {
 	w := newPlanWorld()
 	rec := w.journal(state.StepFenced, state.KindFailover)
-	w.t.workers[pVol] = rec.ID
+	w.t.workers[pVol] = workerRef{id: rec.ID}
 	var got []confirmStop
 	for _, a := range w.plan() {
 		if c, ok := a.(confirmStop); ok {
@@ -514,7 +533,7 @@ func (c productCase) world() *planWorld {
 // mutating says whether an action changes etcd, EC2 or fleet for the volume.
 func mutating(a action) bool {
 	switch a.(type) {
-	case startMove, resumeMove, retarget, abandonMove, repairMetadata, dropSwitchover:
+	case startMove, resumeMove, retarget, abandonMove, repairMetadata, dropSwitchover, escalate, detachStray, launchUnit:
 		return true
 	}
 	return false

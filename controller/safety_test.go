@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -130,4 +131,53 @@ func TestMutationsEndBeforeTheLease(t *testing.T) {
 	require.NoError(t, el.Resign(ctx))
 	err = l.mutate(ctx, nil, func(context.Context) error { return nil })
 	require.ErrorIs(t, err, errNotLeader, "a resigned term sends nothing")
+}
+
+// TestSwitchoverOwnerDiesMidMove: the owner of a switchover does not let go
+// of the volume (the plain detach stays busy), then dies. The move must
+// escalate to a failover (fence, then force-detach) instead of waiting on the
+// plain detach forever (item 8).
+func TestSwitchoverOwnerDiesMidMove(t *testing.T) {
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ})
+	c.ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultBusy, Action: "DetachVolume", Sticky: true})
+	c.start()
+	target := c.hosts[1]
+	c.put(c.keys.VolumeSwitchover(testVolume), `{"to":"`+target.id+`","reason":"kernel upgrade"}`)
+	c.waitPage(alert.KindStepOverdue, alert.ActionTrigger, 10*time.Second)
+	rec := c.journal()
+	require.NotNil(t, rec, "the switchover is in flight")
+	require.Equal(t, state.KindSwitchover, rec.Kind)
+	require.Equal(t, state.StepFenced, rec.Step, "the unit stopped, the plain detach stuck")
+
+	c.kill(c.owner())
+	done := c.waitDone(1, 20*time.Second)
+	require.Equal(t, state.KindFailover, done.Kind, "the switchover became a failover")
+	require.Contains(t, done.Reason, "switchover escalated")
+	c.assertMovedTo(c.byID(done.To.Instance))
+	require.GreaterOrEqual(t, c.ec2Calls("StopInstances"), 1, "the dead owner was fenced")
+	resp, err := c.admin.Get(context.Background(), c.keys.VolumeSwitchover(testVolume))
+	require.NoError(t, err)
+	require.Empty(t, resp.Kvs, "the request it no longer fulfils is removed")
+}
+
+// TestCompletionPagedWhatEverTheHistoryHolds: a volume whose history holds
+// far more records than the limit (an operator lowered --history-limit)
+// still gets its completion page, and the history is trimmed to the limit.
+// Before, the trim ran inside the finish, failed on etcd's transaction size
+// limit and swallowed the page (item 9).
+func TestCompletionPagedWhatEverTheHistoryHolds(t *testing.T) {
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(_ *host, o *Options) { o.HistoryLimit = 5 }})
+	old := state.Record{Kind: state.KindFailover, Volume: testVolume, Step: state.StepDone,
+		From: state.Endpoint{Instance: "i-0000000000000aaaa", Machine: "m"}, To: state.Endpoint{Instance: "i-0000000000000bbbb", Machine: "m"}}
+	for i := range 300 {
+		old.ID = fmt.Sprintf("20200101T000000.000Z-%08x", i)
+		c.put(c.keys.HistoryRecord(testVolume, old.ID), old.Encode())
+	}
+	c.start()
+	c.kill(c.owner())
+	ev := c.waitPage(alert.KindFailoverCompleted, alert.ActionResolve, 15*time.Second)
+	require.Eventually(t, func() bool {
+		h := c.history()
+		return len(h) == 5 && h[4].ID == ev.FailoverID
+	}, 10*time.Second, 50*time.Millisecond, "waiting for the history trimmed to its limit of 5, the new move last")
 }

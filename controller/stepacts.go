@@ -118,8 +118,23 @@ func (w *worker) stopUnit(ctx context.Context) (string, error) {
 // forceDetach takes the volume off a dead owner: forced, since the owner cannot cooperate.
 func (w *worker) forceDetach(ctx context.Context) (string, error) { return w.detach(ctx, true) }
 
-// plainDetach takes the volume off a live owner whose unit has stopped.
-func (w *worker) plainDetach(ctx context.Context) (string, error) { return w.detach(ctx, false) }
+// plainDetach takes the volume off a live owner whose unit has stopped. A
+// plain detach the owner does not let go of (the volume still mounted or in
+// use) sticks in busy or detaching: that is paged with what the operator can
+// do, and retried. Should the owner die meanwhile, the planner escalates the
+// move to a failover.
+func (w *worker) plainDetach(ctx context.Context) (string, error) {
+	skipped, err := w.detach(ctx, false)
+	if errors.Is(err, awsops.ErrStuck) {
+		r := w.r
+		w.l.page(ctx, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "detach_stuck/" + r.ID,
+			Volume: r.Volume, Instance: r.From.Instance, FailoverID: r.ID,
+			Summary: fmt.Sprintf("switchover of %s: %s does not let go of the volume (%v). Make sure Postgres has stopped and the volume is unmounted there; "+
+				"the detach is retried. To hold the move meanwhile: volfailover pause --volume %s. If the host is unhealthy, stop it: the move then becomes a failover",
+				r.Volume, r.From.Instance, err, r.Volume)})
+	}
+	return skipped, err
+}
 
 func (w *worker) detach(ctx context.Context, force bool) (string, error) {
 	r, c := w.r, w.l.c

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"time"
 
 	"github.com/volfailover/volfailover/health"
@@ -32,8 +33,8 @@ type term struct {
 	// open holds the dedup keys of incidents this term triggered and has not
 	// resolved, so the condition's end can resolve them.
 	open map[string]bool
-	// workers is volume → ID of the record whose worker runs.
-	workers map[string]string
+	// workers is volume → the worker that runs its move.
+	workers map[string]workerRef
 	// confirming holds record IDs whose stop confirmation runs.
 	confirming map[string]bool
 	// toConfirm holds fenced records whose stop confirmation must start; a
@@ -67,7 +68,7 @@ func newTerm(witnesses int) *term {
 		suspectSince: map[string]time.Time{},
 		done:         map[string]bool{},
 		open:         map[string]bool{},
-		workers:      map[string]string{},
+		workers:      map[string]workerRef{},
 		confirming:   map[string]bool{},
 		toConfirm:    map[string]state.Record{},
 		lost:         map[string]lostTarget{},
@@ -76,6 +77,12 @@ func newTerm(witnesses int) *term {
 		witnesses:    newWitnessCache(witnesses),
 		reports:      make(chan report, 1024),
 	}
+}
+
+// workerRef is a running move worker: its record and how to stop it.
+type workerRef struct {
+	id   string
+	stop context.CancelFunc
 }
 
 // reportKind says what a goroutine of the term found out.
@@ -125,7 +132,7 @@ func (t *term) drain() {
 func (t *term) apply(r report) {
 	switch r.kind {
 	case reportWorkerExit:
-		if t.workers[r.volume] == r.record.ID {
+		if t.workers[r.volume].id == r.record.ID {
 			delete(t.workers, r.volume)
 		}
 	case reportFenced:
