@@ -55,6 +55,7 @@ type Controller struct {
 	pager  Pager
 	policy health.Policy
 	http   *health.HTTPProber
+	pg     health.PostgresProber
 	clk    clock.WithTicker
 	log    zerolog.Logger
 	m      *metrics
@@ -116,6 +117,7 @@ func New(o Options, d Deps) (*Controller, error) {
 		pager:  pager,
 		policy: newPolicy(o),
 		http:   newHTTPProber(o),
+		pg:     health.PostgresProber{Source: net.ParseIP(o.PrivateIP)},
 		clk:    o.Clock,
 		log:    log,
 

@@ -1,7 +1,7 @@
 package controller
 
 import (
-	"context"
+	"net"
 
 	"github.com/volfailover/volfailover/health"
 )
@@ -22,6 +22,9 @@ func newHTTPProber(o Options) *health.HTTPProber {
 	ho.RetryWaitMin = o.ProbeTimeout / 10
 	ho.RetryWaitMax = o.ProbeTimeout / 5
 	ho.Logger = o.Logger
+	// Probes leave from this host's own address, so a fault between two
+	// hosts cuts exactly their probes (and the sandbox can model one).
+	ho.Source = net.ParseIP(o.PrivateIP)
 	p, err := health.NewHTTPProber(ho)
 	if err != nil {
 		// The options are derived from validated ones; the zero prober uses the defaults.
@@ -31,4 +34,4 @@ func newHTTPProber(o Options) *health.HTTPProber {
 	return p
 }
 
-func probePostgres(ctx context.Context, addr string) error { return health.ProbePostgres(ctx, addr) }
+

@@ -15,7 +15,6 @@ import (
 
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/fleet"
-	"github.com/volfailover/volfailover/health"
 	"github.com/volfailover/volfailover/state"
 )
 
@@ -367,7 +366,7 @@ func (w *worker) verify(ctx context.Context) (string, error) {
 	addr := net.JoinHostPort(r.To.PrivateIP, strconv.Itoa(c.o.PostgresPort))
 	pctx, cancel := context.WithTimeout(ctx, max(c.o.ProbeTimeout, time.Second))
 	defer cancel()
-	if err := health.ProbePostgresReady(pctx, addr); err != nil {
+	if err := c.pg.Ready(pctx, addr); err != nil {
 		return "", fmt.Errorf("verify postgres at %s: %w", addr, err)
 	}
 	return "", nil

@@ -223,7 +223,7 @@ func (c *Controller) probeOwner(ctx context.Context, o state.Owner, healthURL st
 	defer cancel()
 	addr := net.JoinHostPort(o.PrivateIP, strconv.Itoa(c.o.PostgresPort))
 	pgErr := make(chan error, 1)
-	go func() { pgErr <- c.timeProbe(labelPostgres, func() error { return probePostgres(ctx, addr) }) }()
+	go func() { pgErr <- c.timeProbe(labelPostgres, func() error { return c.pg.Probe(ctx, addr) }) }()
 	httpErr := fmt.Errorf("no health URL registered")
 	if healthURL != "" {
 		httpErr = c.timeProbe(labelHealthz, func() error { return c.http.Probe(ctx, healthURL) })

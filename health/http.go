@@ -46,6 +46,9 @@ type HTTPProberOptions struct {
 	Transport http.RoundTripper
 	// Logger receives retryablehttp's messages at debug level. Default zerolog.Nop().
 	Logger zerolog.Logger
+	// Source is the local address probes are sent from (with the default
+	// transport); nil lets the system choose.
+	Source net.IP
 }
 
 // DefaultHTTPProberOptions returns the options with the defaults above.
@@ -105,6 +108,9 @@ func (p *HTTPProber) build() {
 	tr := o.Transport
 	if tr == nil {
 		dialer := &net.Dialer{Timeout: o.Timeout}
+		if o.Source != nil {
+			dialer.LocalAddr = &net.TCPAddr{IP: o.Source}
+		}
 		tr = &http.Transport{
 			DialContext:            dialer.DialContext,
 			DisableKeepAlives:      true,

@@ -60,15 +60,36 @@ func (e *ServerError) Error() string {
 // logs. The answer comes even while the database is still recovering: it proves the
 // postmaster lives, not that the database serves (see ProbePostgresReady).
 func ProbePostgres(ctx context.Context, addr string) error {
-	_, err := probeSSL(ctx, addr)
+	_, err := probeSSL(ctx, nil, addr)
+	return err
+}
+
+// PostgresProber probes from a chosen source address. A host with several
+// addresses (or the sandbox's hosts, one loopback address each) then sends
+// its probes from its own address, so a network fault between two hosts
+// cuts exactly their probes.
+type PostgresProber struct {
+	// Source is the local address to dial from; nil lets the system choose.
+	Source net.IP
+}
+
+// Probe is ProbePostgres from p.Source.
+func (p PostgresProber) Probe(ctx context.Context, addr string) error {
+	_, err := probeSSL(ctx, p.Source, addr)
+	return err
+}
+
+// Ready is ProbePostgresReady from p.Source.
+func (p PostgresProber) Ready(ctx context.Context, addr string) error {
+	_, err := probeReady(ctx, p.Source, addr)
 	return err
 }
 
 // probeSSL is ProbePostgres, also returning the server's answer byte.
-func probeSSL(ctx context.Context, addr string) (byte, error) {
+func probeSSL(ctx context.Context, src net.IP, addr string) (byte, error) {
 	ctx, cancel := withProbeDeadline(ctx)
 	defer cancel()
-	conn, stop, err := dialProbe(ctx, addr)
+	conn, stop, err := dialProbe(ctx, src, addr)
 	if err != nil {
 		return 0, fmt.Errorf("probe postgres %s: %w", addr, err)
 	}
@@ -116,16 +137,16 @@ func probeSSL(ctx context.Context, addr string) (byte, error) {
 // is ever sent: after an authentication request the connection is closed, after
 // AuthenticationOk a Terminate is sent first. Neither leaves a line in the server log.
 func ProbePostgresReady(ctx context.Context, addr string) error {
-	_, err := probeReady(ctx, addr)
+	_, err := probeReady(ctx, nil, addr)
 	return err
 }
 
 // probeReady is ProbePostgresReady, also returning the authentication type the server
 // asked for.
-func probeReady(ctx context.Context, addr string) (uint32, error) {
+func probeReady(ctx context.Context, src net.IP, addr string) (uint32, error) {
 	ctx, cancel := withProbeDeadline(ctx)
 	defer cancel()
-	conn, stop, err := dialProbe(ctx, addr)
+	conn, stop, err := dialProbe(ctx, src, addr)
 	if err != nil {
 		return 0, fmt.Errorf("probe postgres readiness %s: %w", addr, err)
 	}
@@ -221,8 +242,11 @@ func withProbeDeadline(ctx context.Context) (context.Context, context.CancelFunc
 // dialProbe connects to addr and ties the connection's deadline to ctx: the deadline is
 // set from ctx, and cancelling ctx unblocks any read or write at once. stop releases the
 // tie.
-func dialProbe(ctx context.Context, addr string) (net.Conn, func() bool, error) {
+func dialProbe(ctx context.Context, src net.IP, addr string) (net.Conn, func() bool, error) {
 	var d net.Dialer
+	if src != nil {
+		d.LocalAddr = &net.TCPAddr{IP: src}
+	}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dial: %w", ioErr(ctx, err))

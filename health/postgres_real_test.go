@@ -82,14 +82,14 @@ func TestProbesAgainstRealPostgres(t *testing.T) {
 	})
 
 	t.Run("ssl on: ProbePostgres handshakes and logs nothing", func(t *testing.T) {
-		answer, err := probeSSL(t.Context(), srv.Addr)
+		answer, err := probeSSL(t.Context(), nil, srv.Addr)
 		require.NoError(t, err)
 		require.Equal(t, byte('S'), answer, "got %q want 'S'", answer)
 		quiet(t, "ssl_on", func(ctx context.Context) error { return ProbePostgres(ctx, srv.Addr) })
 	})
 
 	t.Run("trust: ProbePostgresReady sees AuthenticationOk and logs nothing", func(t *testing.T) {
-		auth, err := probeReady(t.Context(), srv.Addr)
+		auth, err := probeReady(t.Context(), nil, srv.Addr)
 		require.NoError(t, err)
 		require.Equal(t, uint32(pgproto3.AuthTypeOk), auth)
 		quiet(t, "trust", func(ctx context.Context) error { return ProbePostgresReady(ctx, srv.Addr) })
@@ -99,11 +99,11 @@ func TestProbesAgainstRealPostgres(t *testing.T) {
 	srv.writeHBA(t, "scram-sha-256")
 	srv.reload(t)
 	waitFor(t, 10*time.Second, "ssl off and scram after reload", func() bool {
-		answer, err := probeSSL(t.Context(), srv.Addr)
+		answer, err := probeSSL(t.Context(), nil, srv.Addr)
 		if err != nil || answer != 'N' {
 			return false
 		}
-		auth, err := probeReady(t.Context(), srv.Addr)
+		auth, err := probeReady(t.Context(), nil, srv.Addr)
 		return err == nil && auth == pgproto3.AuthTypeSASL
 	})
 
