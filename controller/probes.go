@@ -33,5 +33,3 @@ func newHTTPProber(o Options) *health.HTTPProber {
 	}
 	return p
 }
-
-
