@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,9 +18,18 @@ import (
 // entry and the witness reports disappear at once.
 func (c *Controller) runSession(ctx context.Context) error {
 	ttl := int(c.o.SessionTTL / time.Second)
+	// The lease is granted under ctx, bounded by one TTL: an unreachable etcd
+	// must neither hold up a SIGTERM nor keep the agent silent (Run logs each
+	// failed attempt, with the endpoints, and tries again with backoff).
+	gctx, cancel := context.WithTimeout(ctx, c.o.SessionTTL)
+	lease, err := c.cli.Grant(gctx, int64(ttl))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("waiting for etcd at %s: grant a session lease (ttl %ds): %w", strings.Join(c.cli.Endpoints(), ","), ttl, err)
+	}
 	// The session outlives ctx so that a clean shutdown can still resign and
 	// revoke; its keepalive stops in Close below.
-	sess, err := concurrency.NewSession(c.cli, concurrency.WithTTL(ttl), concurrency.WithContext(context.WithoutCancel(ctx)))
+	sess, err := concurrency.NewSession(c.cli, concurrency.WithTTL(ttl), concurrency.WithLease(lease.ID), concurrency.WithContext(context.WithoutCancel(ctx)))
 	if err != nil {
 		return fmt.Errorf("new etcd session (ttl %ds): %w", ttl, err)
 	}
