@@ -37,8 +37,8 @@ MachineMetadata=postgres=%i
 Conflicts=postgres*
 `
 
-// startSim runs a fleetsim cluster of four machines with short intervals and a page size
-// of 2, so that listing the machines takes two full pages and a final empty one.
+// startSim runs a fleetsim cluster of four machines with short intervals, set explicitly,
+// and a page size of 2, so that listing the machines takes two full pages and a final empty one.
 func startSim(t *testing.T) *fleetsim.Sim {
 	t.Helper()
 	o := fleetsim.DefaultOptions()
@@ -46,6 +46,10 @@ func startSim(t *testing.T) *fleetsim.Sim {
 	o.EngineInterval = 50 * time.Millisecond
 	o.AgentInterval = 50 * time.Millisecond
 	o.StatePollInterval = 20 * time.Millisecond
+	// fleet's real watch sleep is 1 s; the client is not what is timed here.
+	o.EngineWatchSleep = 20 * time.Millisecond
+	o.AgentWatchSleep = 20 * time.Millisecond
+	o.StateRemovalDelay = 50 * time.Millisecond
 	o.TokenLimit = 2
 	sim, err := fleetsim.New(o)
 	require.NoError(t, err)
