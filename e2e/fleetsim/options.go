@@ -2,6 +2,8 @@ package fleetsim
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -63,7 +65,12 @@ type Options struct {
 	Executor Executor
 	// Logger receives the sim's decisions; default zerolog.Nop().
 	Logger zerolog.Logger
-	// Version is reported in the Server header as fleetd/<Version>. Default "1.0.0".
+	// Version is the fleet version the sim behaves as, MAJOR.MINOR.PATCH,
+	// and reports in the Server header as fleetd/<Version>. Default "1.0.0".
+	// Versions before 1.0.0 have no dynamic machine metadata: PATCH
+	// /fleet/v1/machines answers 400 "only HTTP GET supported against this
+	// resource", as fleet v0.11.0 to v0.13.0 do (api/machines.go at tag
+	// v0.13.0); set "0.13.0" to test a client against such a cluster.
 	Version string
 }
 
@@ -110,7 +117,8 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Validate rejects negative durations and an impossible page size.
+// Validate rejects negative durations, an impossible page size and a
+// version that is not MAJOR.MINOR.PATCH.
 func (o Options) Validate() error {
 	for _, d := range []struct {
 		name string
@@ -128,5 +136,35 @@ func (o Options) Validate() error {
 	if o.TokenLimit < 0 || o.TokenLimit > 65535 {
 		return fmt.Errorf("fleetsim options: TokenLimit must be in 1..65535, got %d", o.TokenLimit)
 	}
+	if o.Version != "" {
+		if _, err := parseVersion(o.Version); err != nil {
+			return fmt.Errorf("fleetsim options: Version: %w", err)
+		}
+	}
 	return nil
+}
+
+// parseVersion reads MAJOR.MINOR.PATCH into three numbers.
+func parseVersion(v string) ([3]int, error) {
+	var out [3]int
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return out, fmt.Errorf("%q is not MAJOR.MINOR.PATCH", v)
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return out, fmt.Errorf("%q is not MAJOR.MINOR.PATCH", v)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// dynamicMetadata reports whether the version has PATCH /machines, which
+// fleet added in v1.0.0 (commit 6a82e03c "Import implementation for dynamic
+// metadata").
+func (o Options) dynamicMetadata() bool {
+	v, err := parseVersion(o.Version)
+	return err != nil || v[0] >= 1
 }

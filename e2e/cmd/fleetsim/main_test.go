@@ -61,6 +61,8 @@ func TestParseFlags(t *testing.T) {
 		{"short timing", []string{"-engine-interval", "100ms", "-engine-watch-sleep", "10ms", "-agent-watch-sleep", "10ms", "-state-removal-delay", "50ms"}, ""},
 		{"zero watch sleep", []string{"-agent-watch-sleep", "0s"}, "flag -agent-watch-sleep: must be positive"},
 		{"instant", []string{"-instant"}, ""},
+		{"old fleet", []string{"-fleet-version", "0.13.0"}, ""},
+		{"bad fleet version", []string{"-fleet-version", "1.0"}, "flag -fleet-version"},
 		{"bad token limit", []string{"-token-limit", "0"}, "flag -token-limit"},
 		{"stray argument", []string{"x"}, "unexpected arguments"},
 		{"bad level", []string{"-log-level", "loud"}, "flag -log-level"},
