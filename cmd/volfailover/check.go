@@ -147,6 +147,10 @@ func runChecks(ctx context.Context, f *checkFlags, env adminEnv) []checkResult {
 		}
 		add("fleet", err, code, fmt.Sprintf("reached %s: %d machines", fc.Endpoint, n))
 	}
+	// fleet v1.0.0 or later, for the metadata PATCH (fleetversion.go).
+	pctx, pcancel := bounded()
+	out = append(out, checkMetadataPatch(pctx, fc, fleetCfgErr))
+	pcancel()
 
 	// EC2 and permissions.
 	if ec2CfgErr != nil {

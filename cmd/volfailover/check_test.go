@@ -49,6 +49,18 @@ func newCheckDeps(t *testing.T) *checkDeps {
 	return &checkDeps{ec2: sim, ec2URL: es.URL, fleetURL: fsrv.URL}
 }
 
+// oldFleetURL serves a fleetsim that behaves as fleet 0.13: no PATCH on /machines.
+func oldFleetURL(t *testing.T) string {
+	t.Helper()
+	fs, err := fleetsim.New(fleetsim.Options{Version: "0.13.0"})
+	require.NoError(t, err)
+	t.Cleanup(fs.Close)
+	require.NoError(t, fs.AddMachine(machine(1), "10.0.0.1", map[string]string{"postgres": volB}))
+	srv := httptest.NewServer(fs)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // closedURL is a loopback URL nothing listens on.
 func closedURL(t *testing.T) string {
 	t.Helper()
@@ -84,7 +96,8 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "all pass", code: exitOK},
 		{name: "StopInstances denied", deny: "StopInstances", code: exitFailed, failed: []string{"ec2 permission StopInstances"}},
-		{name: "fleet unreachable", fleet: func(*checkDeps) string { return closedURL(t) }, code: exitUnreachable, failed: []string{"fleet"}},
+		{name: "fleet unreachable", fleet: func(*checkDeps) string { return closedURL(t) }, code: exitUnreachable, failed: []string{"fleet", "fleet metadata PATCH"}},
+		{name: "fleet 0.13 has no metadata PATCH", fleet: func(*checkDeps) string { return oldFleetURL(t) }, code: exitFailed, failed: []string{"fleet metadata PATCH"}},
 		{name: "bad region", extra: []string{"--region", "mars"}, code: exitUsage, failed: []string{"config ec2", "ec2"}},
 	}
 	for _, tc := range tests {
@@ -109,7 +122,7 @@ func TestCheck(t *testing.T) {
 				failed[n] = true
 				require.True(t, strings.HasPrefix(checkLine(t, r.stdout, n), "FAIL"), "%s should fail:\n%s", n, r.stdout)
 			}
-			for _, n := range []string{"config etcd", "config fleet", "etcd", "fleet", "ec2"} {
+			for _, n := range []string{"config etcd", "config fleet", "etcd", "fleet", "fleet metadata PATCH", "ec2"} {
 				if !failed[n] && !(failed["ec2"] && n == "ec2") {
 					require.True(t, strings.HasPrefix(checkLine(t, r.stdout, n), "ok"), "%s should pass:\n%s", n, r.stdout)
 				}
@@ -130,6 +143,12 @@ func TestCheck(t *testing.T) {
 			}
 			if tc.fleet == nil {
 				require.Contains(t, checkLine(t, r.stdout, "fleet"), "2 machines")
+				require.Contains(t, checkLine(t, r.stdout, "fleet metadata PATCH"), "fleet v1.0.0 or later")
+			}
+			if failed["fleet metadata PATCH"] && tc.code == exitFailed {
+				line := checkLine(t, r.stdout, "fleet metadata PATCH")
+				require.Contains(t, line, "needs fleet v1.0.0 or later")
+				require.Contains(t, line, "fleetd/0.13.0")
 			}
 		})
 	}
