@@ -186,7 +186,10 @@ func (a *agent) reconcile(ctx context.Context) {
 			l.started = false
 		}
 	}
-	a.publishLocked(false)
+	// No publishing here: fleet's agent only subscribes the unit, and its
+	// states reach /state on the next tick of the 1-second unit-state
+	// generator (agent/agent.go loadUnit, unit/generator.go Run,
+	// agent/unit_state.go), which poll models.
 }
 
 // stop clears a started unit's heartbeat and triggers its stop without
@@ -244,8 +247,11 @@ func (a *agent) dropState(name string) {
 	a.s.log.Info().Str("machine", a.id).Str("unit", name).Msg("agent removed unit states")
 }
 
-// poll is fleet's systemd poll: publish states that changed, and re-publish
-// everything (refreshing TTLs and heartbeats) every 4/5 of the TTL.
+// poll is fleet's unit-state generator tick (unit/generator.go, every
+// second on a fixed ticker) feeding its publisher (agent/unit_state.go):
+// publish states that changed, and re-publish everything (refreshing TTLs
+// and heartbeats) every 4/5 of the TTL. It is the only way a state reaches
+// /state, so a unit started or stopped shows there up to one poll later.
 func (a *agent) poll() {
 	if !a.connected() {
 		return

@@ -146,3 +146,20 @@ func TestInstantMode(t *testing.T) {
 	e.putUnit("web.service", "/bin/web")
 	e.settled(func() bool { return equalIDs(e.sim.Running("web.service"), []string{idA}) }, "running at once")
 }
+
+// States reach /state only on the agent's 1-second generator tick, never
+// from the reconcile that started the unit (agent/unit_state.go).
+func TestStatePublishedOnPollTick(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Instant = true })
+	e.addMachine(idA, nil)
+	e.sim.Start()
+	t0 := e.clk.Now()
+	e.putUnit("web.service", "/bin/web")
+	e.settled(func() bool { return equalIDs(e.sim.Running("web.service"), []string{idA}) }, "started at once")
+	e.quiet(func() bool { return len(e.states("?unitName=web.service")) > 0 }, "no state before the generator's tick")
+	e.at(t0, time.Second)
+	e.settled(func() bool {
+		st := e.states("?unitName=web.service")
+		return len(st) == 1 && st[0].SystemdActiveState == "active"
+	}, "state published on the tick")
+}
