@@ -8,24 +8,24 @@ import (
 	"unicode"
 )
 
-// DefaultTimeoutStopSec is systemd's DefaultTimeoutStopSec: how long a stop
+// DefaultStopTimeout is systemd's DefaultTimeoutStopSec: how long a stop
 // may take before systemd kills what is left of the unit, when the unit
 // does not say (systemd-system.conf(5)).
-const DefaultTimeoutStopSec = 90 * time.Second
+const DefaultStopTimeout = 90 * time.Second
 
 // TimeoutStopSec reads the last [Service] TimeoutStopSec= of u, or
-// DefaultTimeoutStopSec when there is none. 0 means no timeout (systemd's
+// DefaultStopTimeout when there is none. 0 means no timeout (systemd's
 // "0" and "infinity"): the stop waits for the process however long it takes.
 // Executors use it so that a stopped unit's process outlives its /state
 // entry exactly as long as systemd would let it.
 func TimeoutStopSec(u UnitFile) (time.Duration, error) {
 	vs := u.Option("Service", "TimeoutStopSec")
 	if len(vs) == 0 {
-		return DefaultTimeoutStopSec, nil
+		return DefaultStopTimeout, nil
 	}
 	d, err := ParseTimespan(vs[len(vs)-1])
 	if err != nil {
-		return DefaultTimeoutStopSec, fmt.Errorf("unit %s: TimeoutStopSec=%q: %w", u.Name, vs[len(vs)-1], err)
+		return DefaultStopTimeout, fmt.Errorf("unit %s: TimeoutStopSec=%q: %w", u.Name, vs[len(vs)-1], err)
 	}
 	return d, nil
 }

@@ -95,7 +95,7 @@ func splitCommand(s string) ([]string, error) {
 // parseService reads the [Service] options of u, expanding specifiers and
 // ${VAR}/$VAR references from env, the way systemd prepares ExecStart.
 func parseService(u fleetsim.UnitFile, env []string) (serviceSpec, error) {
-	spec := serviceSpec{restart: "no", restartDelay: 100 * time.Millisecond, stopTimeout: fleetsim.DefaultTimeoutStopSec, killSignal: syscall.SIGTERM}
+	spec := serviceSpec{restart: "no", restartDelay: 100 * time.Millisecond, stopTimeout: fleetsim.DefaultStopTimeout, killSignal: syscall.SIGTERM}
 	specs := specifiers(u.Name)
 	vars := map[string]string{}
 	for _, kv := range env {
