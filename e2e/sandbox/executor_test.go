@@ -98,11 +98,17 @@ func TestProcExecutorKillMachine(t *testing.T) {
 // a process that ignores its KillSignal reads deactivating, is still listed,
 // and is SIGKILLed when its TimeoutStopSec ends.
 func TestProcExecutorStopIsAsync(t *testing.T) {
-	e, _ := newTestExecutor(t)
+	e, dir := newTestExecutor(t)
 	ctx := context.Background()
-	stubborn := unit("stubborn.service", "ExecStart", `/bin/sh -c "trap '' TERM; while :; do sleep 0.05; done"`, "TimeoutStopSec", "1")
+	// The marker is computed by the shell: the log's header line quotes the
+	// command, so a literal marker would be found before the trap is set.
+	stubborn := unit("stubborn.service", "ExecStart", `/bin/sh -c "trap '' TERM; echo ignoring-TERM-$((40+2)); while :; do sleep 0.05; done"`, "TimeoutStopSec", "1")
 	require.NoError(t, e.Start(ctx, "m1", stubborn))
 	waitStatus(t, e, "m1", "stubborn.service", "active", "running")
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "host-m1", "stubborn.service.log"))
+		return strings.Contains(string(b), "ignoring-TERM-42")
+	}, 10*time.Second, 10*time.Millisecond, "waiting for the unit to ignore SIGTERM before it is stopped")
 	pid := e.Units()[0].PID
 
 	start := time.Now()
