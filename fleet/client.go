@@ -148,7 +148,9 @@ func (c *Client) do(ctx context.Context, r call) (int, []byte, error) {
 		if readErr != nil {
 			return resp.StatusCode, nil, fmt.Errorf("%s: status %d, reading body: %w", r, resp.StatusCode, readErr)
 		}
-		return resp.StatusCode, nil, fmt.Errorf("%s: %w", r, newAPIError(resp.StatusCode, body))
+		apiErr := newAPIError(resp.StatusCode, body)
+		apiErr.Server = resp.Header.Get("Server")
+		return resp.StatusCode, nil, fmt.Errorf("%s: %w", r, apiErr)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {

@@ -23,6 +23,9 @@ var (
 type APIError struct {
 	StatusCode int
 	Message    string
+	// Server is the answer's Server header (fleetd/<version>), kept because it names
+	// the fleet version when an old fleet refuses a request a newer one accepts.
+	Server string
 }
 
 // Error reads "fleet api: 404 Not Found: unit does not exist".

@@ -37,8 +37,8 @@ MachineMetadata=postgres=%i
 Conflicts=postgres*
 `
 
-// startSim runs a fleetsim cluster of four machines with short intervals and a page size
-// of 2, so that listing the machines takes two full pages and a final empty one.
+// startSim runs a fleetsim cluster of four machines with short intervals, set explicitly,
+// and a page size of 2, so that listing the machines takes two full pages and a final empty one.
 func startSim(t *testing.T) *fleetsim.Sim {
 	t.Helper()
 	o := fleetsim.DefaultOptions()
@@ -46,6 +46,10 @@ func startSim(t *testing.T) *fleetsim.Sim {
 	o.EngineInterval = 50 * time.Millisecond
 	o.AgentInterval = 50 * time.Millisecond
 	o.StatePollInterval = 20 * time.Millisecond
+	// fleet's real watch sleep is 1 s; the client is not what is timed here.
+	o.EngineWatchSleep = 20 * time.Millisecond
+	o.AgentWatchSleep = 20 * time.Millisecond
+	o.StateRemovalDelay = 50 * time.Millisecond
 	o.TokenLimit = 2
 	sim, err := fleetsim.New(o)
 	require.NoError(t, err)
@@ -231,4 +235,34 @@ func waitAssigned(t *testing.T, c *Client, ctx context.Context, name, not string
 		owner = u.MachineID
 	}, 10*time.Second, 20*time.Millisecond, "unit %s scheduled on a machine other than %q", name, not)
 	return owner
+}
+
+// TestWaitUnitStoppedIsNoProofOfExit pins what fleet can and cannot say: when
+// a unit is set inactive, fleet's agent triggers the stop without waiting and
+// drops the unit's /state entry about a second later, so WaitUnitStopped
+// returns while a slow process (here one that needs 30 s to exit, like a
+// Postgres checkpoint or `docker stop -t 110`) still runs. A caller that must
+// know the process has exited needs another proof.
+func TestWaitUnitStoppedIsNoProofOfExit(t *testing.T) {
+	sim := startSim(t)
+	exec := sim.Executor().(*fleetsim.MemExecutor)
+	exec.SetStopDelay("postgres@vol-9.service", 30*time.Second)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	c := newTestClient(t, srv.URL)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+
+	const name = "postgres@vol-9.service"
+	require.NoError(t, c.PatchMetadata(ctx, []MetadataOp{{Op: OpAdd, MachineID: simM1, Key: "postgres", Value: "vol-9"}}))
+	opts, err := ParseUnitFile(postgresTemplate)
+	require.NoError(t, err)
+	require.NoError(t, c.CreateUnit(ctx, name, opts, StateLaunched))
+	require.NoError(t, c.WaitUnitActive(ctx, name, simM1, 20*time.Millisecond))
+
+	require.NoError(t, c.SetUnitTargetState(ctx, name, StateInactive))
+	require.NoError(t, c.WaitUnitStopped(ctx, name, simM1, 20*time.Millisecond))
+	active, sub := exec.Status(simM1, name)
+	require.Equal(t, []string{"deactivating", "stop-sigterm"}, []string{active, sub},
+		"WaitUnitStopped returned while the process still runs: got %s/%s", active, sub)
 }

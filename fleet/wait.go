@@ -33,7 +33,11 @@ func (c *Client) WaitUnitActive(ctx context.Context, unitName, machineID string,
 // a running state: the entry is gone, "inactive" or "failed" ("deactivating" still counts
 // as running, because the unit's processes may still hold the volume). fleet deletes a
 // unit's entries on every machine when any agent drops the unit, so a missing entry is the
-// best fleet can say, not proof. ctx must carry a deadline.
+// best fleet can say, not proof: an agent that unloads a unit triggers its stop without
+// waiting and drops the entry about a second later (agent/agent.go unloadUnit,
+// unit/generator.go), while the process may run until its TimeoutStopSec (systemd's default
+// 90 s). A caller that must know the process has exited needs another proof. ctx must
+// carry a deadline.
 func (c *Client) WaitUnitStopped(ctx context.Context, unitName, machineID string, poll time.Duration) error {
 	return c.waitUnit(ctx, unitName, machineID, poll, "stopped", func(states []UnitState) bool {
 		for _, s := range states {

@@ -196,6 +196,10 @@ func runChecks(ctx context.Context, f *checkFlags, env adminEnv) []checkResult {
 		}
 		c.add("fleet", err, code, fmt.Sprintf("reached %s: %d machines", fc.Endpoint, n))
 	}
+	// fleet v1.0.0 or later, for the metadata PATCH (fleetversion.go).
+	pctx, pcancel := bounded()
+	c.out = append(c.out, checkMetadataPatch(pctx, fc, fleetCfgErr))
+	pcancel()
 
 	// EC2: each managed volume, and the dry runs against its real IDs.
 	if ec2CfgErr != nil {

@@ -63,6 +63,17 @@ func newCheckDeps(t *testing.T, mod func(*ec2sim.Seed)) *checkDeps {
 
 // hostAIdentity is hostA's identity, so check needs no IMDS.
 var hostAIdentity = []string{"--instance-id", hostA, "--availability-zone", azA, "--private-ip", "10.0.0.1", "--machine-id", machine(1)}
+// oldFleetURL serves a fleetsim that behaves as fleet 0.13: no PATCH on /machines.
+func oldFleetURL(t *testing.T) string {
+	t.Helper()
+	fs, err := fleetsim.New(fleetsim.Options{Version: "0.13.0"})
+	require.NoError(t, err)
+	t.Cleanup(fs.Close)
+	require.NoError(t, fs.AddMachine(machine(1), "10.0.0.1", map[string]string{"postgres": volB}))
+	srv := httptest.NewServer(fs)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
 
 // closedURL is a loopback URL nothing listens on.
 func closedURL(t *testing.T) string {
@@ -137,7 +148,8 @@ func TestCheck(t *testing.T) {
 			lines: map[string]string{"config partition": "aws-us-gov for region us-gov-west-1: IAM policy from volfailover iam-policy --partition aws-us-gov, or docs/deploy/iam-policy-aws-us-gov.json"}},
 		{name: "StopInstances denied", deny: "StopInstances", code: exitFailed, failed: []string{"ec2 permission StopInstances"}},
 		{name: "ModifyInstanceAttribute denied", deny: "ModifyInstanceAttribute", code: exitFailed, failed: []string{"ec2 permission ModifyInstanceAttribute"}},
-		{name: "fleet unreachable", fleet: func(*checkDeps) string { return closedURL(t) }, code: exitUnreachable, failed: []string{"fleet"}},
+		{name: "fleet unreachable", fleet: func(*checkDeps) string { return closedURL(t) }, code: exitUnreachable, failed: []string{"fleet", "fleet metadata PATCH"}},
+		{name: "fleet 0.13 has no metadata PATCH", fleet: func(*checkDeps) string { return oldFleetURL(t) }, code: exitFailed, failed: []string{"fleet metadata PATCH"}},
 		{name: "bad region", args: []string{"--aws-region", "mars"}, code: exitUsage, failed: []string{"config ec2", "ec2"}},
 		{name: "region in no partition", args: []string{"--aws-region", "zz-nowhere-1"}, code: exitOK,
 			lines: map[string]string{"config partition": "WARN"}},
@@ -180,7 +192,7 @@ func TestCheck(t *testing.T) {
 			for n, want := range tc.lines {
 				require.Contains(t, checkLine(t, r.stdout, n), want)
 			}
-			for _, n := range []string{"config controller", "config ec2", "config fleet", "config alert", "etcd", "fleet", "ec2"} {
+			for _, n := range []string{"config controller", "config ec2", "config fleet", "config alert", "etcd", "fleet", "fleet metadata PATCH", "ec2"} {
 				if !failed[n] {
 					line := checkLine(t, r.stdout, n)
 					require.True(t, strings.HasPrefix(line, "ok") || strings.HasPrefix(line, "WARN"), "%s should pass:\n%s", n, r.stdout)
@@ -232,6 +244,12 @@ func TestCheck(t *testing.T) {
 			}
 			if tc.fleet == nil {
 				require.Contains(t, checkLine(t, r.stdout, "fleet"), "2 machines")
+				require.Contains(t, checkLine(t, r.stdout, "fleet metadata PATCH"), "fleet v1.0.0 or later")
+			}
+			if failed["fleet metadata PATCH"] && tc.code == exitFailed {
+				line := checkLine(t, r.stdout, "fleet metadata PATCH")
+				require.Contains(t, line, "needs fleet v1.0.0 or later")
+				require.Contains(t, line, "fleetd/0.13.0")
 			}
 		})
 	}

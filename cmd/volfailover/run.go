@@ -270,6 +270,9 @@ func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
 	if err != nil {
 		return fmt.Errorf("build fleet client: %w", err)
 	}
+	if err := requireMetadataPatch(ctx, fl, log); err != nil {
+		return err
+	}
 
 	// One registry per process: the controller's series, the Go and process
 	// collectors, and the outbox's volfailover_pages_total, all on /metrics.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/volfailover/volfailover/e2e/ec2sim"
 	"github.com/volfailover/volfailover/e2e/fleetsim"
@@ -140,4 +141,58 @@ func TestRunServesStatusAndMetrics(t *testing.T) {
 	code, _, err = get("/readyz")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, code)
+}
+
+// TestRunRefusesFleetWithoutMetadataPatch: against fleet 0.13 (no PATCH on
+// /machines) `run` stops before it joins the election, with an error that
+// names the fleet version it needs, and changes nothing anywhere.
+func TestRunRefusesFleetWithoutMetadataPatch(t *testing.T) {
+	const (
+		self   = "i-0123456789abcdef0"
+		mid    = "0123456789abcdef0123456789abcdef"
+		prefix = "/runrefuse"
+	)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	sim, err := ec2sim.New(ec2sim.Options{})
+	require.NoError(t, err)
+	t.Cleanup(sim.Close)
+	es := httptest.NewServer(sim)
+	t.Cleanup(es.Close)
+	fs, err := fleetsim.New(fleetsim.Options{Version: "0.13.0"})
+	require.NoError(t, err)
+	t.Cleanup(fs.Close)
+	require.NoError(t, fs.AddMachine(mid, "127.0.0.1", nil))
+	fsrv := httptest.NewServer(fs)
+	t.Cleanup(fsrv.Close)
+
+	cmd := newRunCmd(runEnv(nil))
+	cmd.SetArgs([]string{"--instance-id", self, "--availability-zone", "us-east-1a", "--private-ip", "127.0.0.1",
+		"--aws-region", "us-east-1", "--machine-id", mid,
+		"--etcd-endpoints", testEtcd, "--key-prefix", prefix, "--ec2-endpoint", es.URL, "--fleet-endpoint", fsrv.URL,
+		"--listen-address", "127.0.0.1:" + strconv.Itoa(freePort(t)), "--log-level", "error"})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = cmd.ExecuteContext(ctx)
+	require.Error(t, err, "run must refuse a fleet without metadata PATCH")
+	require.Less(t, time.Since(start), 10*time.Second, "run refused at once, not after its context")
+	require.ErrorContains(t, err, "refusing to run")
+	require.ErrorContains(t, err, "needs fleet v1.0.0 or later")
+	require.ErrorContains(t, err, "fleetd/0.13.0")
+	require.Equal(t, exitFailed, exitCode(err), "exit code for %v", err)
+
+	for _, r := range fs.Journal() {
+		require.False(t, r.Mutating(), "run changed fleet before refusing: %s %s %s", r.Method, r.Path, r.Body)
+	}
+	for _, c := range sim.Journal() {
+		require.False(t, c.Mutating(), "run changed EC2 before refusing: %s", c.Action)
+	}
+	cli := newEtcdClient(t)
+	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	require.NoError(t, err)
+	require.Zero(t, resp.Count, "run wrote to etcd before refusing")
 }

@@ -24,13 +24,14 @@ func validState(s string) bool {
 // the engine placed there (and the matching global units) through the
 // executor, and publishes their systemd states.
 type agent struct {
-	s    *Sim
-	id   string
-	kc   chan struct{}
-	mu   sync.Mutex // serialises passes; guards the fields below
-	have map[string]*localUnit
-	pub  map[string]stateEntry // last state published per unit (change detection)
-	full time.Time             // last full re-publish
+	s     *Sim
+	id    string
+	kc    chan struct{}
+	watch *watch
+	mu    sync.Mutex // serialises passes; guards the fields below
+	have  map[string]*localUnit
+	pub   map[string]stateEntry // last state published per unit (change detection)
+	full  time.Time             // last full re-publish
 }
 
 // localUnit is a unit loaded into the machine's "systemd".
@@ -47,35 +48,44 @@ type wantUnit struct {
 }
 
 func newAgent(s *Sim, id string) *agent {
-	return &agent{s: s, id: id, kc: make(chan struct{}, 1), have: map[string]*localUnit{}, pub: map[string]stateEntry{}}
+	a := &agent{s: s, id: id, kc: make(chan struct{}, 1), have: map[string]*localUnit{}, pub: map[string]stateEntry{}}
+	a.watch = &watch{name: id, sleep: s.opts.AgentWatchSleep, wake: a.kick}
+	return a
 }
 
 func (s *Sim) startAgentLocked(a *agent) {
 	s.wg.Add(1)
-	go a.loop(s.ctx, s.clk.NewTicker(s.opts.AgentInterval), s.clk.NewTicker(s.opts.StatePollInterval))
+	go a.loop(s.ctx, s.clk.NewTimer(s.opts.AgentInterval), s.clk.NewTicker(s.opts.StatePollInterval))
 }
 
-// loop reconciles on every tick and kick and polls states; the tickers are
-// created by the caller so they are on the clock before it returns.
-func (a *agent) loop(ctx context.Context, rec, poll clock.Ticker) {
+// loop reconciles once at start, then whenever its timer fires or its watch
+// wakes it, restarting the timer from every pass as fleet's
+// PeriodicReconciler does (pkg/reconcile.go, agent/reconcile.go); it polls
+// unit states on a fixed tick (unit/generator.go). The timers are created by
+// the caller so they are on the clock before it returns.
+func (a *agent) loop(ctx context.Context, rec clock.Timer, poll clock.Ticker) {
 	defer a.s.wg.Done()
-	defer rec.Stop()
 	defer poll.Stop()
+	a.reconcile(ctx)
 	for {
 		select {
 		case <-ctx.Done():
+			rec.Stop()
 			return
 		case <-rec.C():
-			a.reconcile(ctx)
 		case <-a.kc:
-			a.reconcile(ctx)
+			rec.Stop()
 		case <-poll.C():
 			a.poll()
+			continue
 		}
+		rec = a.s.clk.NewTimer(a.s.opts.AgentInterval)
+		a.reconcile(ctx)
 	}
 }
 
-// kick asks for a reconcile soon (fleet's watch on job target changes).
+// kick asks for a reconcile now: the agent's watch firing, a machine coming
+// back, or (Instant mode) a request.
 func (a *agent) kick() {
 	select {
 	case a.kc <- struct{}{}:
@@ -160,9 +170,11 @@ func (a *agent) reconcile(ctx context.Context) {
 		}
 		switch {
 		case w.state == stateLaunched && !l.started:
+			// agent/agent.go startUnit: heartbeat first, then the start job.
 			l.started = true
 			a.s.mu.Lock()
 			a.s.heartbeats[n] = unitHeartbeat{machine: a.id, expires: a.s.clk.Now().Add(a.s.opts.MachineTTL)}
+			a.s.notifyLocked(evOther)
 			a.s.mu.Unlock()
 			if err := a.s.exec.Start(ctx, a.id, l.file); err != nil {
 				a.s.log.Warn().Err(err).Str("machine", a.id).Str("unit", n).Msg("agent start failed")
@@ -174,23 +186,35 @@ func (a *agent) reconcile(ctx context.Context) {
 			l.started = false
 		}
 	}
-	a.publishLocked(false)
+	// No publishing here: fleet's agent only subscribes the unit, and its
+	// states reach /state on the next tick of the 1-second unit-state
+	// generator (agent/agent.go loadUnit, unit/generator.go Run,
+	// agent/unit_state.go), which poll models.
 }
 
-// stop stops a started unit and, like fleet's stopUnit, clears its heartbeat.
+// stop clears a started unit's heartbeat and triggers its stop without
+// waiting for it, as fleet's stopUnit does (agent/agent.go; systemd/manager.go
+// TriggerStop calls StopUnit with no result channel). The process may run
+// on until it exits or its TimeoutStopSec ends; the executor says so.
 func (a *agent) stop(ctx context.Context, name string) {
 	a.s.mu.Lock()
 	delete(a.s.heartbeats, name)
+	a.s.notifyLocked(evOther)
 	a.s.mu.Unlock()
 	if err := a.s.exec.Stop(ctx, a.id, name); err != nil {
 		a.s.log.Warn().Err(err).Str("machine", a.id).Str("unit", name).Msg("agent stop failed")
 		return
 	}
-	a.s.log.Info().Str("machine", a.id).Str("unit", name).Msg("agent stopped unit")
+	a.s.log.Info().Str("machine", a.id).Str("unit", name).Msg("agent triggered unit stop")
 }
 
-// unload stops and removes a unit. Like fleet it then deletes the unit's
-// published states for every machine and its heartbeat (spec §7.3).
+// unload is fleet's unloadUnit (agent/agent.go): clear the heartbeat,
+// trigger the stop without waiting, stop watching the unit's state, remove
+// it. The unit-state generator then drops the unsubscribed unit on its next
+// tick, deleting its /state entries for every machine (unit/generator.go,
+// registry/unit_state.go RemoveUnitState, spec §7.3): here StateRemovalDelay
+// after the trigger, whether or not the process has exited by then. Until
+// then /state keeps the last state published, nothing newer.
 func (a *agent) unload(ctx context.Context, name, why string) {
 	l := a.have[name]
 	if l.started {
@@ -199,14 +223,35 @@ func (a *agent) unload(ctx context.Context, name, why string) {
 	delete(a.have, name)
 	delete(a.pub, name)
 	a.s.mu.Lock()
-	delete(a.s.states, name)
 	delete(a.s.heartbeats, name)
+	a.s.afterLocked(a.s.opts.StateRemovalDelay, func() { a.dropState(name) })
 	a.s.mu.Unlock()
 	a.s.log.Info().Str("machine", a.id).Str("unit", name).Str("reason", why).Msg("agent unloaded unit")
 }
 
-// poll is fleet's systemd poll: publish states that changed, and re-publish
-// everything (refreshing TTLs and heartbeats) every 4/5 of the TTL.
+// dropState is the generator's removal of an unloaded unit's states, unless
+// the agent loaded the unit again meanwhile (a restart after a unit file
+// change subscribes it again before the tick) or its host went down.
+func (a *agent) dropState(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, loaded := a.have[name]; loaded {
+		return
+	}
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	if m, ok := a.s.machines[a.id]; !ok || m.mode != modeUp {
+		return
+	}
+	delete(a.s.states, name)
+	a.s.log.Info().Str("machine", a.id).Str("unit", name).Msg("agent removed unit states")
+}
+
+// poll is fleet's unit-state generator tick (unit/generator.go, every
+// second on a fixed ticker) feeding its publisher (agent/unit_state.go):
+// publish states that changed, and re-publish everything (refreshing TTLs
+// and heartbeats) every 4/5 of the TTL. It is the only way a state reaches
+// /state, so a unit started or stopped shows there up to one poll later.
 func (a *agent) poll() {
 	if !a.connected() {
 		return
@@ -230,10 +275,9 @@ func (a *agent) publishLocked(force bool) {
 	var items []pubItem
 	for _, n := range sortedKeys(a.have) {
 		l := a.have[n]
-		active, sub := "inactive", "dead"
-		if l.started {
-			active, sub = a.s.exec.Status(a.id, n)
-		}
+		// systemd reports what the unit does, started or not: a unit
+		// stopped to "loaded" reads deactivating until its process exits.
+		active, sub := a.s.exec.Status(a.id, n)
 		e := stateEntry{hash: l.hash, load: "loaded", active: active, sub: sub}
 		if prev, ok := a.pub[n]; ok && !full && prev.hash == e.hash && prev.active == e.active && prev.sub == e.sub {
 			continue
@@ -259,10 +303,15 @@ func (a *agent) publishLocked(force bool) {
 		a.s.states[it.name][a.id] = &e
 	}
 	if full {
+		beat := false
 		for n, l := range a.have {
 			if l.started {
 				a.s.heartbeats[n] = unitHeartbeat{machine: a.id, expires: now.Add(ttl)}
+				beat = true
 			}
+		}
+		if beat {
+			a.s.notifyLocked(evOther)
 		}
 	}
 }

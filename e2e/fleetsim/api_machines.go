@@ -34,6 +34,16 @@ var metadataPathRe = regexp.MustCompile(`^/([^/]+)/metadata/([A-Za-z0-9_.-]+)$`)
 type machinesResource struct{ s *Sim }
 
 func (mr *machinesResource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !mr.s.opts.dynamicMetadata() {
+		// fleet v0.11.0 to v0.13.0 (api/machines.go at tag v0.13.0): GET only,
+		// and anything else is a 400, not a 405.
+		if r.Method != http.MethodGet {
+			sendError(w, http.StatusBadRequest, errors.New("only HTTP GET supported against this resource"))
+			return
+		}
+		mr.list(w, r)
+		return
+	}
 	switch r.Method {
 	case http.MethodGet:
 		mr.list(w, r)

@@ -182,13 +182,28 @@ func (ur *unitsResource) set(w http.ResponseWriter, r *http.Request, item string
 
 	s.mu.Lock()
 	code, err := s.putUnitLocked(su.Name, opts, su.DesiredState)
+	if err == nil && code < 400 && !s.opts.Instant {
+		if code == http.StatusCreated {
+			// registry/job.go CreateUnit writes the job's object, then its
+			// target-state: every watch returns the object write, sleeps, and
+			// misses the target-state, so only the timers see a new unit.
+			s.notifyLocked(evOther, evTargetState)
+		} else {
+			// SetUnitTargetState is an unconditional etcd Set: writing the
+			// state the unit already has is still an event, and every watch
+			// wakes its reconciler one sleep later.
+			s.notifyLocked(evTargetState)
+		}
+	}
 	s.mu.Unlock()
 	if err != nil || code >= 400 {
 		sendError(w, code, err)
 		return
 	}
-	s.kickEngine()
-	s.kickAgents()
+	if s.opts.Instant {
+		s.kickEngine()
+		s.kickAgents()
+	}
 	w.WriteHeader(code)
 }
 
@@ -252,6 +267,10 @@ func (ur *unitsResource) destroy(w http.ResponseWriter, name string) {
 	if ok {
 		delete(s.units, name)
 		delete(s.heartbeats, name)
+		// The recursive delete of job/<name> is an event on the job's own
+		// key, which wakes nobody (registry/event.go parse): agents notice
+		// on their timer.
+		s.notifyLocked(evOther)
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -259,12 +278,13 @@ func (ur *unitsResource) destroy(w http.ResponseWriter, name string) {
 		return
 	}
 	s.log.Info().Str("unit", name).Msg("unit destroyed")
-	// A recursive delete fires no job watch: agents notice on their tick.
-	s.kickEngine()
+	if s.opts.Instant {
+		s.kickEngine()
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// kickAgents wakes every connected agent (job target-state watch).
+// kickAgents wakes every agent at once (Instant mode).
 func (s *Sim) kickAgents() {
 	s.mu.Lock()
 	agents := s.sortedAgentsLocked()

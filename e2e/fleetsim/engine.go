@@ -117,21 +117,35 @@ func (av *agentView) ableToRun(u *unit) (bool, string) {
 	return true, ""
 }
 
-// RunEngine runs one engine pass now and wakes the agents whose assignments
-// changed, as fleet's job watch would.
+// RunEngine runs one engine pass now. Its writes of job targets reach the
+// agents through their watches, one watch sleep later (or at once, in
+// Instant mode, to the agents whose assignments changed).
 func (s *Sim) RunEngine() {
 	s.mu.Lock()
-	changed := s.enginePassLocked()
+	kick := s.engineWroteLocked(s.enginePassLocked())
+	s.mu.Unlock()
+	for _, a := range kick {
+		a.kick()
+	}
+}
+
+// engineWroteLocked publishes a pass's target writes to the watches and
+// returns the agents to wake at once, which only Instant mode has.
+func (s *Sim) engineWroteLocked(changed map[string]bool) []*agent {
+	if len(changed) == 0 {
+		return nil
+	}
+	if !s.opts.Instant {
+		s.notifyLocked(evTarget)
+		return nil
+	}
 	agents := make([]*agent, 0, len(changed))
-	for id := range changed {
+	for _, id := range sortedKeys(changed) {
 		if a, ok := s.agents[id]; ok {
 			agents = append(agents, a)
 		}
 	}
-	s.mu.Unlock()
-	for _, a := range agents {
-		a.kick()
-	}
+	return agents
 }
 
 // enginePassLocked is fleet's calculateClusterTasks: pass A unschedules,
@@ -193,23 +207,37 @@ func (s *Sim) enginePassLocked() map[string]bool {
 	return changed
 }
 
-// engineLoop runs a pass on every tick and on every kick. The ticker is
-// created by Start so that ticks are on the clock before Start returns.
-func (s *Sim) engineLoop(t clock.Ticker) {
+// engineLoop runs a pass when its timer fires and when its watch (or, in
+// Instant mode, a request) wakes it. As in fleet's PeriodicReconciler
+// (pkg/reconcile.go) the timer restarts from every pass, so the next
+// periodic pass is EngineInterval after the last pass of either kind. The
+// first timer is created by Start, so it is on the clock before Start
+// returns.
+func (s *Sim) engineLoop(t clock.Timer) {
 	defer s.wg.Done()
-	defer t.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
+			t.Stop()
 			return
 		case <-t.C():
 		case <-s.engineKick:
+			t.Stop()
 		}
+		s.mu.Lock()
+		t = s.engineTimerLocked()
+		s.mu.Unlock()
 		s.RunEngine()
 	}
 }
 
-// kickEngine asks the engine loop for a pass, as fleet's job watch does.
+// engineTimerLocked starts the engine's timer and notes when it fires.
+func (s *Sim) engineTimerLocked() clock.Timer {
+	s.nextEnginePass = s.clk.Now().Add(s.opts.EngineInterval)
+	return s.clk.NewTimer(s.opts.EngineInterval)
+}
+
+// kickEngine asks the engine loop for a pass now.
 func (s *Sim) kickEngine() {
 	select {
 	case s.engineKick <- struct{}{}:

@@ -17,7 +17,11 @@ type Executor interface {
 	// Start triggers the start of u on the machine (systemd "start" job). An
 	// error means the start failed; Status must then report it (e.g. failed).
 	Start(ctx context.Context, machineID string, u UnitFile) error
-	// Stop stops the unit on the machine; stopping a stopped unit is not an error.
+	// Stop triggers the stop of the unit on the machine and returns without
+	// waiting for its processes to exit, as systemd's StopUnit job does for
+	// fleet's agent (systemd/manager.go TriggerStop). Until they exit, or
+	// the unit's TimeoutStopSec ends and they are killed, Status reports
+	// "deactivating". Stopping a stopped unit is not an error.
 	Stop(ctx context.Context, machineID, unitName string) error
 	// Status reports the systemd active and sub state, e.g. "active",
 	// "running" or "inactive", "dead" for a unit never started.
@@ -32,24 +36,27 @@ type HostKiller interface {
 }
 
 // MemExecutor is an in-memory Executor: units are "running" as soon as
-// Start returns, unless a test made them fail or take time to start.
+// Start returns and gone as soon as Stop is triggered, unless a test made
+// them fail, take time to start, or take time to exit.
 // It is safe for concurrent use.
 type MemExecutor struct {
 	clk clock.PassiveClock
 
-	mu     sync.Mutex
-	units  map[memKey]*memUnit
-	fail   map[string]bool          // unit name -> Start fails
-	delays map[string]time.Duration // unit name -> time in "activating"
-	starts map[memKey]int
+	mu         sync.Mutex
+	units      map[memKey]*memUnit
+	fail       map[string]bool          // unit name -> Start fails
+	delays     map[string]time.Duration // unit name -> time in "activating"
+	stopDelays map[string]time.Duration // unit name -> time its process takes to exit
+	starts     map[memKey]int
 }
 
 type memKey struct{ machine, unit string }
 
 type memUnit struct {
 	file    UnitFile
-	state   string // active | activating | failed | inactive
-	readyAt time.Time
+	state   string    // active | activating | deactivating | failed
+	readyAt time.Time // activating: when it becomes active
+	goneAt  time.Time // deactivating: when its process has exited
 }
 
 // NewMemExecutor returns an empty MemExecutor reading time from clk (nil =
@@ -59,11 +66,12 @@ func NewMemExecutor(clk clock.PassiveClock) *MemExecutor {
 		clk = clock.RealClock{}
 	}
 	return &MemExecutor{
-		clk:    clk,
-		units:  map[memKey]*memUnit{},
-		fail:   map[string]bool{},
-		delays: map[string]time.Duration{},
-		starts: map[memKey]int{},
+		clk:        clk,
+		units:      map[memKey]*memUnit{},
+		fail:       map[string]bool{},
+		delays:     map[string]time.Duration{},
+		stopDelays: map[string]time.Duration{},
+		starts:     map[memKey]int{},
 	}
 }
 
@@ -81,6 +89,17 @@ func (e *MemExecutor) SetStartDelay(unitName string, d time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.delays[unitName] = d
+}
+
+// SetStopDelay makes the process of unitName take d on the executor's clock
+// to exit after a later Stop, the way `docker stop -t 110` or a Postgres
+// checkpoint does; meanwhile Status reports deactivating/stop-sigterm. The
+// unit's TimeoutStopSec (systemd's default 90s when unset) caps d, as
+// systemd kills what is left when it ends.
+func (e *MemExecutor) SetStopDelay(unitName string, d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stopDelays[unitName] = d
 }
 
 // Start implements Executor.
@@ -102,11 +121,25 @@ func (e *MemExecutor) Start(_ context.Context, machineID string, u UnitFile) err
 	return nil
 }
 
-// Stop implements Executor.
+// Stop implements Executor: the unit is gone at once, or deactivating for
+// its stop delay capped by its TimeoutStopSec.
 func (e *MemExecutor) Stop(_ context.Context, machineID, unitName string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	delete(e.units, memKey{machineID, unitName})
+	k := memKey{machineID, unitName}
+	u, ok := e.units[k]
+	if !ok || u.state == "deactivating" {
+		return nil
+	}
+	d := e.stopDelays[unitName]
+	if timeout, err := TimeoutStopSec(u.file); err == nil && timeout > 0 && d > timeout {
+		d = timeout
+	}
+	if d <= 0 || u.state == "failed" {
+		delete(e.units, k)
+		return nil
+	}
+	u.state, u.goneAt = "deactivating", e.clk.Now().Add(d)
 	return nil
 }
 
@@ -114,18 +147,26 @@ func (e *MemExecutor) Stop(_ context.Context, machineID, unitName string) error 
 func (e *MemExecutor) Status(machineID, unitName string) (string, string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	u, ok := e.units[memKey{machineID, unitName}]
+	k := memKey{machineID, unitName}
+	u, ok := e.units[k]
 	if !ok {
 		return "inactive", "dead"
 	}
-	if u.state == "activating" && !e.clk.Now().Before(u.readyAt) {
+	now := e.clk.Now()
+	if u.state == "activating" && !now.Before(u.readyAt) {
 		u.state = "active"
+	}
+	if u.state == "deactivating" && !now.Before(u.goneAt) {
+		delete(e.units, k)
+		return "inactive", "dead"
 	}
 	switch u.state {
 	case "active":
 		return "active", "running"
 	case "activating":
 		return "activating", "start"
+	case "deactivating":
+		return "deactivating", "stop-sigterm"
 	default:
 		return "failed", "failed"
 	}
@@ -143,12 +184,17 @@ func (e *MemExecutor) KillMachine(machineID string) {
 }
 
 // Units returns the names of the units the executor holds for a machine in
-// any state (active, activating or failed), sorted.
+// any state (active, activating, deactivating or failed), sorted.
 func (e *MemExecutor) Units(machineID string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	now := e.clk.Now()
 	var out []string
-	for k := range e.units {
+	for k, u := range e.units {
+		if u.state == "deactivating" && !now.Before(u.goneAt) {
+			delete(e.units, k)
+			continue
+		}
 		if k.machine == machineID {
 			out = append(out, k.unit)
 		}

@@ -2,6 +2,7 @@ package fleetsim
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -59,11 +60,17 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // Mutating reports whether the request could change fleet's state: every PUT, PATCH
-// and DELETE, whatever its answer (a refused mutation was still attempted).
+// and DELETE, whatever its answer (a refused mutation was still attempted), except a
+// PATCH whose body is an empty operation list ([] or null). That one changes nothing in
+// any fleet version and is how a client probes for PATCH support, so a controller that
+// sends it at startup is not acting.
 func (r Request) Mutating() bool {
 	switch r.Method {
-	case "PUT", "PATCH", "DELETE":
+	case "PUT", "DELETE":
 		return true
+	case "PATCH":
+		b := strings.TrimSpace(r.Body)
+		return b != "[]" && b != "null" && strings.Join(strings.Fields(b), "") != "[]"
 	}
 	return false
 }

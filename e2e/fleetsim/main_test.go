@@ -1,6 +1,7 @@
 package fleetsim
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -38,14 +39,20 @@ type env struct {
 	srv  *httptest.Server
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv builds a sim with fleet's default timing except a shorter TTL;
+// tune adjusts the options further.
+func newEnv(t *testing.T, tune ...func(*Options)) *env {
 	t.Helper()
 	clk := testclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	exec := NewMemExecutor(clk)
-	sim, err := New(Options{
+	o := Options{
 		MachineTTL: testTTL, EngineInterval: testEngine, AgentInterval: testAgent,
 		Clock: clk, Executor: exec,
-	})
+	}
+	for _, f := range tune {
+		f(&o)
+	}
+	sim, err := New(o)
 	require.NoError(t, err)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() {
@@ -105,10 +112,40 @@ func (e *env) addMachine(id string, md map[string]string) {
 // step advances the fake clock.
 func (e *env) step(d time.Duration) { e.clk.Step(d) }
 
-// eventually waits (in real time) for cond; msg says what was awaited.
+// advanceStep is how far eventually moves the fake clock between looks.
+const advanceStep = 100 * time.Millisecond
+
+// eventually moves the fake clock forward advanceStep at a time, giving the
+// sim's goroutines real time to react after each step, until cond holds; it
+// fails after 10 s of real time. msg says what was awaited. Nothing in the
+// sim happens without the clock, so a test that waits for fleet to act must
+// let fake time pass, as much as fleet's own timers need.
 func (e *env) eventually(cond func() bool, msg string, args ...any) {
 	e.t.Helper()
-	require.Eventually(e.t, cond, 5*time.Second, 5*time.Millisecond, append([]any{msg}, args...)...)
+	start := e.clk.Now()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			require.FailNow(e.t, "condition never satisfied", "%s (fake clock advanced %s)", fmt.Sprintf(msg, args...), e.clk.Since(start))
+		}
+		e.clk.Step(advanceStep)
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// settled waits in real time (not on the fake clock) for cond, for what the
+// sim's goroutines do after a step that already fired their timers.
+func (e *env) settled(cond func() bool, msg string, args ...any) {
+	e.t.Helper()
+	require.Eventually(e.t, cond, 5*time.Second, 2*time.Millisecond, append([]any{msg}, args...)...)
+}
+
+// quiet requires cond to stay false for a moment of real time at the
+// current fake time: nothing the sim's goroutines still had to do makes it
+// true.
+func (e *env) quiet(cond func() bool, msg string, args ...any) {
+	e.t.Helper()
+	require.Never(e.t, cond, 100*time.Millisecond, 5*time.Millisecond, append([]any{msg}, args...)...)
 }
 
 func (e *env) waitRunning(unit string, ids ...string) {

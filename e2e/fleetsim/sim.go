@@ -18,17 +18,18 @@ type Sim struct {
 	log  zerolog.Logger
 	mux  *routes
 
-	mu         sync.Mutex
-	machines   map[string]*machine
-	dynMeta    map[string]map[string]string // machine ID -> key -> value ("" = tombstone)
-	units      map[string]*unit
-	states     map[string]map[string]*stateEntry // unit -> machine -> published state
-	heartbeats map[string]unitHeartbeat          // unit -> agent that triggered its start
-	agents     map[string]*agent
-	cutOff     bool
-	journal    []Request
-	started    bool
-	closed     bool
+	mu          sync.Mutex
+	engineWatch *watch
+	machines    map[string]*machine
+	dynMeta     map[string]map[string]string // machine ID -> key -> value ("" = tombstone)
+	units       map[string]*unit
+	states      map[string]map[string]*stateEntry // unit -> machine -> published state
+	heartbeats  map[string]unitHeartbeat          // unit -> agent that triggered its start
+	agents      map[string]*agent
+	cutOff      bool
+	journal     []Request
+	started     bool
+	closed      bool
 
 	// ctx is the lifetime of the sim's loops: created by New, cancelled by Close.
 	ctx        context.Context
@@ -36,6 +37,8 @@ type Sim struct {
 	wg         sync.WaitGroup
 	engineKick chan struct{}
 	closeOnce  sync.Once
+	// nextEnginePass is when the engine's timer fires next (guarded by mu).
+	nextEnginePass time.Time
 }
 
 type unit struct {
@@ -86,6 +89,7 @@ func New(o Options) (*Sim, error) {
 		cancel:     cancel,
 		engineKick: make(chan struct{}, 1),
 	}
+	s.engineWatch = &watch{name: "engine", sleep: o.EngineWatchSleep, wake: s.kickEngine}
 	s.mux = newRoutes(s)
 	return s, nil
 }
@@ -95,17 +99,25 @@ func New(o Options) (*Sim, error) {
 func (s *Sim) Executor() Executor { return s.exec }
 
 // Start runs the engine loop and one agent loop per machine, on the clock.
+// Like fleet's reconcilers (pkg/reconcile.go) the engine passes once at
+// once, here before Start returns, and each agent once when its loop starts;
+// after that they wait for their timer or their watch.
 func (s *Sim) Start() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.started || s.closed {
+		s.mu.Unlock()
 		return
 	}
 	s.started = true
+	kick := s.engineWroteLocked(s.enginePassLocked())
 	s.wg.Add(1)
-	go s.engineLoop(s.clk.NewTicker(s.opts.EngineInterval))
+	go s.engineLoop(s.engineTimerLocked())
 	for _, a := range s.agents {
 		s.startAgentLocked(a)
+	}
+	s.mu.Unlock()
+	for _, a := range kick {
+		a.kick()
 	}
 }
 

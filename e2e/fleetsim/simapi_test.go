@@ -45,17 +45,21 @@ func TestSimSurface(t *testing.T) {
 
 func TestJournalAttributesCallers(t *testing.T) {
 	tests := []struct {
-		method   string
-		mutating bool
+		method, body string
+		mutating     bool
 	}{
-		{"GET", false},
-		{"PUT", true},
-		{"PATCH", true},
-		{"DELETE", true},
+		{"GET", "", false},
+		{"PUT", `{"desiredState":"launched"}`, true},
+		{"PATCH", `[{"op":"remove","path":"/m/metadata/k"}]`, true},
+		{"PATCH", `not json`, true},
+		{"PATCH", `[]`, false},
+		{"PATCH", ` [ ] `, false},
+		{"PATCH", `null`, false},
+		{"DELETE", "", true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.method, func(t *testing.T) {
-			require.Equal(t, tt.mutating, Request{Method: tt.method}.Mutating(), "Mutating() of %s: got … want", tt.method)
+		t.Run(tt.method+" "+tt.body, func(t *testing.T) {
+			require.Equal(t, tt.mutating, Request{Method: tt.method, Body: tt.body}.Mutating(), "Mutating() of %s %s: got … want", tt.method, tt.body)
 		})
 	}
 }

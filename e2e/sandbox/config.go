@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/e2e/fleetsim"
 )
 
 // Availability zones of the sandbox: the first Hosts hosts and the volume
@@ -69,6 +70,11 @@ type Config struct {
 	// PostgresBin is the directory of the PostgreSQL 15 server binaries;
 	// default DefaultPostgresBin.
 	PostgresBin string
+	// FleetTiming overrides the profile's fleet timing field by field (a
+	// zero field keeps the profile's value), so that a test shortens fleet's
+	// intervals explicitly where it needs speed rather than getting an
+	// emulator quicker than fleet by accident.
+	FleetTiming FleetTiming
 	// ControllerEnv is appended to every host's volfailover environment
 	// (KEY=VALUE, VOLFAILOVER_* settings), after the sandbox's own, so tests
 	// can tune the controller.
@@ -112,6 +118,16 @@ func (c Config) Validate() error {
 	if c.PostgresBin == "" {
 		bad("postgres-bin: must be set")
 	}
+	for name, d := range map[string]time.Duration{
+		"MachineTTL": c.FleetTiming.MachineTTL, "EngineInterval": c.FleetTiming.EngineInterval,
+		"AgentInterval": c.FleetTiming.AgentInterval, "EngineWatchSleep": c.FleetTiming.EngineWatchSleep,
+		"AgentWatchSleep": c.FleetTiming.AgentWatchSleep, "StatePollInterval": c.FleetTiming.StatePollInterval,
+		"StateRemovalDelay": c.FleetTiming.StateRemovalDelay,
+	} {
+		if d < 0 {
+			bad("fleet-timing: %s %s must not be negative", name, d)
+		}
+	}
 	for _, kv := range c.ControllerEnv {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			bad("controller-env: %q is not KEY=VALUE", kv)
@@ -120,24 +136,69 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// FleetTiming is the part of fleetsim.Options a sandbox profile decides;
+// the fields mean what the fleetsim.Options fields of the same name mean.
+type FleetTiming struct {
+	MachineTTL, EngineInterval, AgentInterval time.Duration
+	EngineWatchSleep, AgentWatchSleep         time.Duration
+	StatePollInterval, StateRemovalDelay      time.Duration
+}
+
+// merge returns t with every zero field taken from d.
+func (t FleetTiming) merge(d FleetTiming) FleetTiming {
+	for _, f := range []struct{ v, d *time.Duration }{
+		{&t.MachineTTL, &d.MachineTTL}, {&t.EngineInterval, &d.EngineInterval},
+		{&t.AgentInterval, &d.AgentInterval}, {&t.EngineWatchSleep, &d.EngineWatchSleep},
+		{&t.AgentWatchSleep, &d.AgentWatchSleep}, {&t.StatePollInterval, &d.StatePollInterval},
+		{&t.StateRemovalDelay, &d.StateRemovalDelay},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	return t
+}
+
+// options fills the timing into fleetsim options.
+func (t FleetTiming) options(o fleetsim.Options) fleetsim.Options {
+	o.MachineTTL, o.EngineInterval, o.AgentInterval = t.MachineTTL, t.EngineInterval, t.AgentInterval
+	o.EngineWatchSleep, o.AgentWatchSleep = t.EngineWatchSleep, t.AgentWatchSleep
+	o.StatePollInterval, o.StateRemovalDelay = t.StatePollInterval, t.StateRemovalDelay
+	return o
+}
+
 // timing is what a profile decides besides ec2sim's latencies.
 type timing struct {
-	machineTTL, engineInterval, agentInterval time.Duration
+	fleet FleetTiming
 	// controller settings passed as VOLFAILOVER_* variables
 	sessionTTL, probeInterval, probeTimeout, witnessRefresh time.Duration
 }
 
 func profileTiming(p ec2sim.Profile) timing {
 	if p == ec2sim.ProfileAWSTypical {
-		// fleet's and volfailover's production defaults
+		// fleet v1.0.0's and volfailover's production defaults: fleetsim's
+		// defaults are fleet's own (engine 2 s, agent 5 s, watch sleeps 1 s,
+		// states gone 1 s after a stop is triggered, TTL 30 s).
+		d := fleetsim.DefaultOptions()
 		return timing{
-			machineTTL: 30 * time.Second, engineInterval: 2 * time.Second, agentInterval: 5 * time.Second,
+			fleet: FleetTiming{
+				MachineTTL: d.MachineTTL, EngineInterval: d.EngineInterval, AgentInterval: d.AgentInterval,
+				EngineWatchSleep: d.EngineWatchSleep, AgentWatchSleep: d.AgentWatchSleep,
+				StatePollInterval: d.StatePollInterval, StateRemovalDelay: d.StateRemovalDelay,
+			},
 			sessionTTL: 10 * time.Second, probeInterval: time.Second, probeTimeout: 800 * time.Millisecond,
 			witnessRefresh: 5 * time.Second,
 		}
 	}
+	// Shortened on purpose, for quick tests: a faster fleet than any real
+	// one, but with the same shape (watch sleeps, timers, and /state gone a
+	// second after a stop is triggered, before the process may have exited).
 	return timing{
-		machineTTL: 5 * time.Second, engineInterval: time.Second, agentInterval: time.Second,
+		fleet: FleetTiming{
+			MachineTTL: 5 * time.Second, EngineInterval: time.Second, AgentInterval: time.Second,
+			EngineWatchSleep: 100 * time.Millisecond, AgentWatchSleep: 100 * time.Millisecond,
+			StatePollInterval: time.Second, StateRemovalDelay: time.Second,
+		},
 		sessionTTL: 3 * time.Second, probeInterval: 500 * time.Millisecond, probeTimeout: 400 * time.Millisecond,
 		witnessRefresh: time.Second,
 	}

@@ -95,7 +95,7 @@ func splitCommand(s string) ([]string, error) {
 // parseService reads the [Service] options of u, expanding specifiers and
 // ${VAR}/$VAR references from env, the way systemd prepares ExecStart.
 func parseService(u fleetsim.UnitFile, env []string) (serviceSpec, error) {
-	spec := serviceSpec{restart: "no", restartDelay: 100 * time.Millisecond, stopTimeout: 10 * time.Second, killSignal: syscall.SIGTERM}
+	spec := serviceSpec{restart: "no", restartDelay: 100 * time.Millisecond, stopTimeout: fleetsim.DefaultStopTimeout, killSignal: syscall.SIGTERM}
 	specs := specifiers(u.Name)
 	vars := map[string]string{}
 	for _, kv := range env {
@@ -132,19 +132,16 @@ func parseService(u fleetsim.UnitFile, env []string) (serviceSpec, error) {
 			return spec, fmt.Errorf("unit %s: Restart=%q: want no, always or on-failure", u.Name, v)
 		}
 	}
-	for _, d := range []struct {
-		name string
-		dst  *time.Duration
-	}{{"RestartSec", &spec.restartDelay}, {"TimeoutStopSec", &spec.stopTimeout}} {
-		v := last(u.Option("Service", d.name))
-		if v == "" {
-			continue
-		}
+	if v := last(u.Option("Service", "RestartSec")); v != "" {
 		dur, err := parseSystemdSeconds(v)
 		if err != nil {
-			return spec, fmt.Errorf("unit %s: %s=%q: %w", u.Name, d.name, v, err)
+			return spec, fmt.Errorf("unit %s: RestartSec=%q: %w", u.Name, v, err)
 		}
-		*d.dst = dur
+		spec.restartDelay = dur
+	}
+	// One reading of TimeoutStopSec= for every executor: fleetsim's.
+	if spec.stopTimeout, err = fleetsim.TimeoutStopSec(u); err != nil {
+		return spec, err
 	}
 	if v := last(u.Option("Service", "KillSignal")); v != "" {
 		sig, ok := signalNames[strings.TrimPrefix(v, "SIG")]

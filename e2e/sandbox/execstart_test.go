@@ -40,7 +40,7 @@ func TestParseService(t *testing.T) {
 			unit: unit("x.service", "ExecStart", `-/bin/sh -c "echo \"a b\"; exit 1" 'lit $HOSTNAME' 100%%`),
 			want: serviceSpec{
 				argv:          []string{"/bin/sh", "-c", `echo "a b"; exit 1`, "lit core1", "100%"},
-				ignoreFailure: true, restart: "no", restartDelay: 100 * time.Millisecond, stopTimeout: 10 * time.Second, killSignal: syscall.SIGTERM,
+				ignoreFailure: true, restart: "no", restartDelay: 100 * time.Millisecond, stopTimeout: 90 * time.Second, killSignal: syscall.SIGTERM,
 			},
 		},
 		{name: "relative command", unit: unit("x.service", "ExecStart", "sleep 1"), wantErr: "absolute path"},

@@ -25,17 +25,20 @@ type hostLookup func(machineID string) (name string, env []string, ok bool)
 // host's environment, its output appended to <logDir>/<host>/<unit>.log. It
 // honours Restart=, RestartSec=, KillSignal= and TimeoutStopSec= like
 // systemd, because fleet's agent starts a unit once and leaves restarts to
-// systemd.
+// systemd. Stop only triggers the stop, as systemd's stop job does for
+// fleet's agent: a process that takes its time to exit reads
+// deactivating/stop-sigterm until it does or TimeoutStopSec kills it.
 type ProcExecutor struct {
 	logDir string
 	lookup hostLookup
 	log    zerolog.Logger
 
-	mu     sync.Mutex
-	units  map[procKey]*proc
-	dead   map[string]bool // machines whose host is down: nothing starts there
-	closed bool
-	wg     sync.WaitGroup // one supervisor per proc
+	mu       sync.Mutex
+	units    map[procKey]*proc
+	stopping map[procKey]*proc // stop triggered, process not yet exited
+	dead     map[string]bool   // machines whose host is down: nothing starts there
+	closed   bool
+	wg       sync.WaitGroup // one supervisor per proc, one waiter per stop
 }
 
 type procKey struct{ machine, unit string }
@@ -61,18 +64,29 @@ var _ fleetsim.Executor = (*ProcExecutor)(nil)
 var _ fleetsim.HostKiller = (*ProcExecutor)(nil)
 
 func newProcExecutor(logDir string, lookup hostLookup, log zerolog.Logger) *ProcExecutor {
-	return &ProcExecutor{logDir: logDir, lookup: lookup, log: log, units: map[procKey]*proc{}, dead: map[string]bool{}}
+	return &ProcExecutor{logDir: logDir, lookup: lookup, log: log, units: map[procKey]*proc{}, stopping: map[procKey]*proc{}, dead: map[string]bool{}}
 }
 
 // Start implements fleetsim.Executor. Starting a unit that is running (or
-// waiting to restart) is a no-op, as systemctl start is.
-func (e *ProcExecutor) Start(_ context.Context, machineID string, u fleetsim.UnitFile) error {
+// waiting to restart) is a no-op, as systemctl start is; starting one whose
+// previous process is still stopping waits for that process first, as
+// systemd's start job waits for the stop job it follows.
+func (e *ProcExecutor) Start(ctx context.Context, machineID string, u fleetsim.UnitFile) error {
 	host, env, ok := e.lookup(machineID)
 	if !ok {
 		return fmt.Errorf("start %s on %s: unknown machine", u.Name, machineID)
 	}
 	k := procKey{machineID, u.Name}
 	e.mu.Lock()
+	if old, ok := e.stopping[k]; ok {
+		e.mu.Unlock()
+		select {
+		case <-old.done:
+		case <-ctx.Done():
+			return fmt.Errorf("start %s on %s: previous process still stopping: %w", u.Name, host, ctx.Err())
+		}
+		e.mu.Lock()
+	}
 	defer e.mu.Unlock()
 	if e.closed {
 		return fmt.Errorf("start %s on %s: executor closed", u.Name, host)
@@ -197,29 +211,50 @@ func (e *ProcExecutor) supervise(p *proc) {
 	}
 }
 
-// Stop implements fleetsim.Executor: KillSignal to the process group, then
-// SIGKILL after TimeoutStopSec.
-func (e *ProcExecutor) Stop(ctx context.Context, machineID, unitName string) error {
+// Stop implements fleetsim.Executor: KillSignal to the process group now,
+// SIGKILL after TimeoutStopSec in the background; it returns at once.
+func (e *ProcExecutor) Stop(_ context.Context, machineID, unitName string) error {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	p, ok := e.units[procKey{machineID, unitName}]
 	if !ok {
-		e.mu.Unlock()
 		return nil
 	}
 	delete(e.units, p.key)
 	e.quitLocked(p, p.spec.killSignal, "stopped")
-	e.mu.Unlock()
-	return e.await(ctx, p)
-}
-
-// await waits for p's supervisor, escalating to SIGKILL after the stop timeout.
-func (e *ProcExecutor) await(ctx context.Context, p *proc) error {
-	t := time.NewTimer(p.spec.stopTimeout)
-	defer t.Stop()
 	select {
 	case <-p.done:
 		return nil
-	case <-t.C:
+	default:
+	}
+	e.stopping[p.key] = p
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		_ = e.await(context.Background(), p)
+		e.mu.Lock()
+		if e.stopping[p.key] == p {
+			delete(e.stopping, p.key)
+		}
+		e.mu.Unlock()
+	}()
+	return nil
+}
+
+// await waits for p's supervisor, escalating to SIGKILL after the stop
+// timeout (none when it is 0, systemd's TimeoutStopSec=infinity) or when
+// ctx ends.
+func (e *ProcExecutor) await(ctx context.Context, p *proc) error {
+	var timeout <-chan time.Time
+	if p.spec.stopTimeout > 0 {
+		t := time.NewTimer(p.spec.stopTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-timeout:
 	case <-ctx.Done():
 	}
 	e.mu.Lock()
@@ -264,6 +299,9 @@ func (e *ProcExecutor) Status(machineID, unitName string) (string, string) {
 	defer e.mu.Unlock()
 	p, ok := e.units[procKey{machineID, unitName}]
 	if !ok {
+		if _, stopping := e.stopping[procKey{machineID, unitName}]; stopping {
+			return "deactivating", "stop-sigterm"
+		}
 		return "inactive", "dead"
 	}
 	switch p.state {
@@ -287,6 +325,12 @@ func (e *ProcExecutor) KillMachine(machineID string) {
 	for k, p := range e.units {
 		if k.machine == machineID {
 			e.quitLocked(p, syscall.SIGKILL, "failed")
+			victims = append(victims, p)
+		}
+	}
+	for k, p := range e.stopping {
+		if k.machine == machineID {
+			e.signalLocked(p, syscall.SIGKILL)
 			victims = append(victims, p)
 		}
 	}
@@ -336,13 +380,24 @@ type UnitInfo struct {
 	PID     int    `json:"pid,omitempty"`
 }
 
-// Units lists every unit the executor holds, sorted by host and unit.
+// Units lists every unit the executor holds, stopping ones included, sorted
+// by host and unit.
 func (e *ProcExecutor) Units() []UnitInfo {
 	e.mu.Lock()
 	var out []UnitInfo
 	for k, p := range e.units {
 		ui := UnitInfo{Machine: k.machine, Host: p.host, Unit: k.unit}
 		if p.state == "running" && p.cmd != nil && p.cmd.Process != nil {
+			ui.PID = p.cmd.Process.Pid
+		}
+		out = append(out, ui)
+	}
+	for k, p := range e.stopping {
+		if _, restarted := e.units[k]; restarted {
+			continue
+		}
+		ui := UnitInfo{Machine: k.machine, Host: p.host, Unit: k.unit}
+		if p.cmd != nil && p.cmd.Process != nil {
 			ui.PID = p.cmd.Process.Pid
 		}
 		out = append(out, ui)
@@ -370,6 +425,9 @@ func (e *ProcExecutor) Close(ctx context.Context) {
 		e.quitLocked(p, p.spec.killSignal, "stopped")
 		all = append(all, p)
 		delete(e.units, k)
+	}
+	for _, p := range e.stopping {
+		all = append(all, p) // bound by ctx too, not only by their timeout
 	}
 	e.mu.Unlock()
 	for _, p := range all {

@@ -41,9 +41,8 @@ func TestProcExecutorLifecycle(t *testing.T) {
 	require.NoError(t, e.Start(ctx, "m1", long), "starting a running unit is a no-op")
 	start := time.Now()
 	require.NoError(t, e.Stop(ctx, "m1", "long.service"))
+	waitStatus(t, e, "m1", "long.service", "inactive", "dead")
 	require.Less(t, time.Since(start), 5*time.Second, "stop took %s: KillSignal=SIGINT not honoured", time.Since(start))
-	a, s := e.Status("m1", "long.service")
-	require.Equal(t, []string{"inactive", "dead"}, []string{a, s})
 	b, err := os.ReadFile(filepath.Join(dir, "host-m1", "long.service.log"))
 	require.NoError(t, err)
 	require.Contains(t, string(b), "hello from long.service", "got log %q", b)
@@ -93,4 +92,36 @@ func TestProcExecutorKillMachine(t *testing.T) {
 		u := e.Units()[0]
 		return u.Active == "active" && u.PID != 0 && u.PID != before
 	}, 10*time.Second, 20*time.Millisecond, "waiting for sleep.service to restart after KillUnit")
+}
+
+// Stop only triggers the stop, as systemd's stop job does for fleet's agent:
+// a process that ignores its KillSignal reads deactivating, is still listed,
+// and is SIGKILLed when its TimeoutStopSec ends.
+func TestProcExecutorStopIsAsync(t *testing.T) {
+	e, dir := newTestExecutor(t)
+	ctx := context.Background()
+	// The marker is computed by the shell: the log's header line quotes the
+	// command, so a literal marker would be found before the trap is set.
+	stubborn := unit("stubborn.service", "ExecStart", `/bin/sh -c "trap '' TERM; echo ignoring-TERM-$((40+2)); while :; do sleep 0.05; done"`, "TimeoutStopSec", "1")
+	require.NoError(t, e.Start(ctx, "m1", stubborn))
+	waitStatus(t, e, "m1", "stubborn.service", "active", "running")
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "host-m1", "stubborn.service.log"))
+		return strings.Contains(string(b), "ignoring-TERM-42")
+	}, 10*time.Second, 10*time.Millisecond, "waiting for the unit to ignore SIGTERM before it is stopped")
+	pid := e.Units()[0].PID
+
+	start := time.Now()
+	require.NoError(t, e.Stop(ctx, "m1", "stubborn.service"))
+	require.Less(t, time.Since(start), 500*time.Millisecond, "Stop must not wait for the process")
+	a, s := e.Status("m1", "stubborn.service")
+	require.Equal(t, []string{"deactivating", "stop-sigterm"}, []string{a, s}, "a process still stopping")
+	units := e.Units()
+	require.Len(t, units, 1, "the stopping process is still listed")
+	require.Equal(t, pid, units[0].PID)
+
+	waitStatus(t, e, "m1", "stubborn.service", "inactive", "dead")
+	took := time.Since(start)
+	require.GreaterOrEqual(t, took, time.Second, "killed at TimeoutStopSec=1, not before (took %s)", took)
+	require.Empty(t, e.Units())
 }

@@ -93,8 +93,10 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err := prepareDir(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
+	tm := profileTiming(cfg.Profile)
+	tm.fleet = cfg.FleetTiming.merge(tm.fleet)
 	s := &Sandbox{
-		cfg: cfg, timing: profileTiming(cfg.Profile), log: cfg.Logger,
+		cfg: cfg, timing: tm, log: cfg.Logger,
 		fw: newFirewall(fmt.Sprintf("volfailover-sandbox-%d", os.Getpid())), stopWatch: make(chan struct{}),
 	}
 	defer func() {
@@ -202,10 +204,9 @@ func (s *Sandbox) startEC2() error {
 
 func (s *Sandbox) startFleet() error {
 	s.exec = newProcExecutor(filepath.Join(s.cfg.Dir, "logs"), s.lookupMachine, s.log.With().Str("component", "executor").Logger())
-	sim, err := fleetsim.New(fleetsim.Options{
-		MachineTTL: s.timing.machineTTL, EngineInterval: s.timing.engineInterval, AgentInterval: s.timing.agentInterval,
+	sim, err := fleetsim.New(s.timing.fleet.options(fleetsim.Options{
 		Executor: s.exec, Logger: s.log.With().Str("component", "fleetsim").Logger(),
-	})
+	}))
 	if err != nil {
 		return err
 	}

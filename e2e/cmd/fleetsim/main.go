@@ -3,7 +3,14 @@
 // over HTTP:
 //
 //	go run ./e2e/cmd/fleetsim -listen 127.0.0.1:PORT -seed FILE \
-//	    [-machine-ttl 30s -engine-interval 2s -agent-interval 5s]
+//	    [-machine-ttl 30s -engine-interval 2s -agent-interval 5s \
+//	     -engine-watch-sleep 1s -agent-watch-sleep 1s -state-removal-delay 1s] \
+//	    [-instant] [-fleet-version 1.0.0]
+//
+// Every timing flag defaults to fleet v1.0.0's own value, so the process
+// schedules as slowly as a real cluster; shorten them explicitly to go
+// faster, or pass -instant for no scheduling delay at all. -fleet-version
+// 0.13.0 serves a fleet without PATCH /fleet/v1/machines.
 //
 // Units run in fleetsim's in-memory executor. The first line on stdout is
 // "listening on ADDR" once the socket is bound.
@@ -44,7 +51,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.opts.MachineTTL, "machine-ttl", d.MachineTTL, "fleet agent_ttl: machine presence, unit state and heartbeat TTL")
 	fs.DurationVar(&c.opts.EngineInterval, "engine-interval", d.EngineInterval, "engine reconcile interval")
 	fs.DurationVar(&c.opts.AgentInterval, "agent-interval", d.AgentInterval, "agent reconcile interval")
+	fs.DurationVar(&c.opts.EngineWatchSleep, "engine-watch-sleep", d.EngineWatchSleep, "how long the engine's registry watch sleeps after an event before it wakes the engine")
+	fs.DurationVar(&c.opts.AgentWatchSleep, "agent-watch-sleep", d.AgentWatchSleep, "how long each agent's registry watch sleeps after an event before it wakes the agent")
 	fs.DurationVar(&c.opts.StatePollInterval, "state-poll-interval", d.StatePollInterval, "how often agents poll unit states")
+	fs.DurationVar(&c.opts.StateRemovalDelay, "state-removal-delay", d.StateRemovalDelay, "how long after a unit's stop is triggered its /state entry disappears (the process may run on)")
+	fs.BoolVar(&c.opts.Instant, "instant", false, "schedule at once on every PUT, with no watch sleep (not how fleet behaves)")
+	fs.StringVar(&c.opts.Version, "fleet-version", d.Version, "fleet version to behave as; before 1.0.0 (e.g. 0.13.0) PATCH /fleet/v1/machines answers 400")
 	fs.IntVar(&c.opts.TokenLimit, "token-limit", d.TokenLimit, "page size of list endpoints")
 	fs.StringVar(&c.logLevel, "log-level", "info", "zerolog level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
@@ -63,6 +75,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	for name, v := range map[string]time.Duration{
 		"-machine-ttl": c.opts.MachineTTL, "-engine-interval": c.opts.EngineInterval,
 		"-agent-interval": c.opts.AgentInterval, "-state-poll-interval": c.opts.StatePollInterval,
+		"-engine-watch-sleep": c.opts.EngineWatchSleep, "-agent-watch-sleep": c.opts.AgentWatchSleep,
+		"-state-removal-delay": c.opts.StateRemovalDelay,
 	} {
 		if v <= 0 {
 			return config{}, fmt.Errorf("flag %s: must be positive, got %s", name, v)
@@ -70,6 +84,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.opts.TokenLimit < 1 || c.opts.TokenLimit > 65535 {
 		return config{}, fmt.Errorf("flag -token-limit: must be in 1..65535, got %d", c.opts.TokenLimit)
+	}
+	if err := c.opts.Validate(); err != nil {
+		return config{}, fmt.Errorf("flag -fleet-version: %w", err)
 	}
 	if _, err := zerolog.ParseLevel(c.logLevel); err != nil {
 		return config{}, fmt.Errorf("flag -log-level %q: %w", c.logLevel, err)

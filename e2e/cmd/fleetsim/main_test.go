@@ -58,6 +58,11 @@ func TestParseFlags(t *testing.T) {
 		{"non-loopback listen", []string{"-listen", "0.0.0.0:1"}, "loopback"},
 		{"bad listen", []string{"-listen", "nope"}, "flag -listen"},
 		{"zero ttl", []string{"-machine-ttl", "0s"}, "flag -machine-ttl: must be positive"},
+		{"short timing", []string{"-engine-interval", "100ms", "-engine-watch-sleep", "10ms", "-agent-watch-sleep", "10ms", "-state-removal-delay", "50ms"}, ""},
+		{"zero watch sleep", []string{"-agent-watch-sleep", "0s"}, "flag -agent-watch-sleep: must be positive"},
+		{"instant", []string{"-instant"}, ""},
+		{"old fleet", []string{"-fleet-version", "0.13.0"}, ""},
+		{"bad fleet version", []string{"-fleet-version", "1.0"}, "flag -fleet-version"},
 		{"bad token limit", []string{"-token-limit", "0"}, "flag -token-limit"},
 		{"stray argument", []string{"x"}, "unexpected arguments"},
 		{"bad level", []string{"-log-level", "loud"}, "flag -log-level"},
@@ -99,7 +104,8 @@ func TestFleetctlFlow(t *testing.T) {
 	var stdout, stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-seed", path, "-engine-interval", "50ms", "-agent-interval", "100ms", "-machine-ttl", "2s"}, &stdout, &stderr)
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-seed", path, "-engine-interval", "50ms", "-agent-interval", "100ms", "-machine-ttl", "2s",
+			"-engine-watch-sleep", "20ms", "-agent-watch-sleep", "20ms", "-state-poll-interval", "50ms"}, &stdout, &stderr)
 	}()
 	defer func() {
 		cancel()
