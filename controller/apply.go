@@ -266,11 +266,12 @@ func (l *leader) escalate(ctx context.Context, a escalate) error {
 	if err := l.j.update(ctx, &rec, clientv3.OpDelete(l.c.keys.VolumeSwitchover(rec.Volume))); err != nil {
 		return err
 	}
+	delete(l.t.escalate, rec.Volume)
 	l.log.Error().Str("volume", rec.Volume).Str("failover_id", rec.ID).Str("instance", rec.From.Instance).Str("reason", rec.Reason).
-		Msg("owner died during the switchover: escalated to a failover")
+		Msg("switchover escalated to a failover")
 	l.page(ctx, alert.Event{Kind: alert.KindFailoverStarted, Severity: alert.SeverityCritical, DedupKey: "failover/" + rec.ID,
 		Volume: rec.Volume, Instance: rec.From.Instance, FailoverID: rec.ID,
-		Summary: fmt.Sprintf("switchover of %s escalated to a failover: owner %s died before the detach (%s); fencing it, then force-detaching", rec.Volume, rec.From.Instance, rec.Reason),
+		Summary: fmt.Sprintf("switchover of %s escalated to a failover (%s); fencing %s, then force-detaching", rec.Volume, rec.Reason, rec.From.Instance),
 		Details: map[string]any{"signals": rec.Signals, "to": rec.To.Instance, "move_kind": rec.Kind}})
 	l.startWorker(ctx, rec)
 	return nil

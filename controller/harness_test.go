@@ -210,8 +210,11 @@ func newCluster(t *testing.T, spec clusterSpec) *cluster {
 	c.ec2, err = ec2sim.New(ec2sim.Options{Profile: ec2sim.ProfileInstant, Latencies: spec.latencies})
 	require.NoError(t, err)
 	t.Cleanup(c.ec2.Close)
+	// fleet's intervals and watch sleeps, shortened on purpose; a stopped
+	// unit's state still goes about a second after the stop, as in fleet.
 	c.fleet, err = fleetsim.New(fleetsim.Options{MachineTTL: time.Second, EngineInterval: 100 * time.Millisecond,
-		AgentInterval: 200 * time.Millisecond, StatePollInterval: 50 * time.Millisecond})
+		AgentInterval: 200 * time.Millisecond, StatePollInterval: 50 * time.Millisecond,
+		EngineWatchSleep: 50 * time.Millisecond, AgentWatchSleep: 50 * time.Millisecond})
 	require.NoError(t, err)
 	c.fleet.Start()
 	t.Cleanup(c.fleet.Close)
@@ -222,17 +225,14 @@ func newCluster(t *testing.T, spec clusterSpec) *cluster {
 	c.fc, err = fleet.NewClient(fcfg)
 	require.NoError(t, err)
 
-	ln, err := net.Listen("tcp", "127.0.1.1:0")
-	require.NoError(t, err)
-	c.pgPort = ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-
+	stubs := startPGStubs(t, len(spec.azs))
 	seed := &ec2sim.Seed{}
 	owner := len(spec.azs)
 	for i, az := range spec.azs {
 		n := i + 1
 		h := &host{n: n, id: fmt.Sprintf("i-%017x", 0xa00+n), machine: fmt.Sprintf("%032x", 0xb00+n), az: az,
-			ip: fmt.Sprintf("127.0.1.%d", n), rec: &mutRecorder{}}
+			ip: fmt.Sprintf("127.0.1.%d", n), rec: &mutRecorder{}, pg: stubs[i]}
+		c.pgPort = stubs[i].port
 		c.hosts = append(c.hosts, h)
 		seed.Instances = append(seed.Instances, ec2sim.SeedInstance{ID: h.id, AZ: az, PrivateIP: h.ip, State: "running"})
 		var md map[string]string
@@ -240,9 +240,6 @@ func newCluster(t *testing.T, spec clusterSpec) *cluster {
 			md = map[string]string{"postgres": testVolume}
 		}
 		require.NoError(t, c.fleet.AddMachine(h.machine, h.ip, md))
-		h.pg, err = startPGStub(fmt.Sprintf("%s:%d", h.ip, c.pgPort))
-		require.NoError(t, err, "postgres stand-in on %s", h.ip)
-		t.Cleanup(h.pg.Close)
 		h.ec2Srv = httptest.NewServer(h.rec.wrapEC2(c.ec2))
 		t.Cleanup(h.ec2Srv.Close)
 		h.fleetSrv = httptest.NewServer(h.rec.wrapFleet(c.fleet))
@@ -267,6 +264,42 @@ func newCluster(t *testing.T, spec clusterSpec) *cluster {
 	t.Cleanup(func() { c.admin.Close() })
 	t.Cleanup(c.stopAll)
 	return c
+}
+
+// startPGStubs starts a Postgres stand-in on 127.0.1.1 … 127.0.1.n, all on
+// one port, as every host serves Postgres on the same port. A free port on
+// the first address may be taken on another by a test running alongside, so
+// a port that does not fit every address is given up for another.
+func startPGStubs(t *testing.T, n int) []*pgStub {
+	t.Helper()
+	var lastErr error
+	for range 10 {
+		ln, err := net.Listen("tcp", "127.0.1.1:0")
+		require.NoError(t, err)
+		port := ln.Addr().(*net.TCPAddr).Port
+		require.NoError(t, ln.Close())
+		var stubs []*pgStub
+		for i := 1; i <= n; i++ {
+			st, err := startPGStub(fmt.Sprintf("127.0.1.%d:%d", i, port))
+			if err != nil {
+				lastErr = err
+				break
+			}
+			st.port = port
+			stubs = append(stubs, st)
+		}
+		if len(stubs) == n {
+			for _, st := range stubs {
+				t.Cleanup(st.Close)
+			}
+			return stubs
+		}
+		for _, st := range stubs {
+			st.Close()
+		}
+	}
+	require.NoError(t, lastErr, "postgres stand-ins on 127.0.1.1-%d: no port free on all of them", n)
+	return nil
 }
 
 // options builds the fast test profile of one instance.

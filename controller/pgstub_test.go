@@ -13,8 +13,9 @@ import (
 // with 'N' and a protocol 3.0 startup with AuthenticationOk + ReadyForQuery,
 // which is what health.ProbePostgres and ProbePostgresReady look for.
 type pgStub struct {
-	ln net.Listener
-	wg sync.WaitGroup
+	ln   net.Listener
+	port int
+	wg   sync.WaitGroup
 
 	mu    sync.Mutex
 	conns map[net.Conn]bool

@@ -212,17 +212,18 @@ func (p *planner) ownerDiedDuringSwitchover(rec *state.Record) bool {
 // escalation is rec turned into a failover from its start: the unit stop it
 // may have done is kept in the timeline's note, and the fence step starts
 // afresh with a stop of the owner.
-func (p *planner) escalation(rec *state.Record) state.Record {
+func (p *planner) escalation(rec *state.Record, why string) state.Record {
 	r := cloneRecord(rec)
-	res := p.t.verdicts[rec.From.Instance]
 	r.Kind, r.Fence, r.Step = state.KindFailover, p.o.FencePolicy, state.StepPlanned
-	r.Reason = "switchover escalated: " + res.Reason
-	r.Signals = signalsOf(res.Signals)
+	r.Reason = "switchover escalated: " + why
+	if res, ok := p.t.verdicts[rec.From.Instance]; ok {
+		r.Signals = signalsOf(res.Signals)
+	}
 	r.Updated = p.now.UTC()
 	kept := r.Timeline[:0]
 	for _, st := range r.Timeline {
 		if st.Step == state.StepPlanned {
-			st.Note = strings.TrimSpace(st.Note + " owner died during the switchover: escalated to a failover (fence, then force-detach).")
+			st.Note = strings.TrimSpace(st.Note + " " + why + ": escalated to a failover (fence, then force-detach).")
 		}
 		if st.Step == state.StepPlanned || st.Step == state.StepDone {
 			kept = append(kept, st)
@@ -240,8 +241,13 @@ func (p *planner) record(v awsops.Volume, rec *state.Record, paused string) {
 			map[string]string{"failover_id": rec.ID, "step": string(rec.Step), "pause": paused})
 		return
 	}
+	if why, asked := p.t.escalate[v.ID]; asked && rec.Kind == state.KindSwitchover {
+		p.add(escalate{rec: p.escalation(rec, why)})
+		return
+	}
 	if p.ownerDiedDuringSwitchover(rec) {
-		p.add(escalate{rec: p.escalation(rec)})
+		res := p.t.verdicts[rec.From.Instance]
+		p.add(escalate{rec: p.escalation(rec, "owner died during the switchover: "+res.Reason)})
 		return
 	}
 	if lost, ok := p.t.lost[v.ID]; ok {

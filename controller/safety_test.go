@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/volfailover/volfailover/alert"
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/e2e/fleetsim"
 	"github.com/volfailover/volfailover/state"
 )
 
@@ -180,4 +183,56 @@ func TestCompletionPagedWhatEverTheHistoryHolds(t *testing.T) {
 		h := c.history()
 		return len(h) == 5 && h[4].ID == ev.FailoverID
 	}, 10*time.Second, 50*time.Millisecond, "waiting for the history trimmed to its limit of 5, the new move last")
+}
+
+// TestSwitchoverWaitsForPostgresToExit: the old owner's Postgres takes its
+// time to stop. fleet drops a stopped unit's /state within a second while the
+// process runs on, so the plain detach must wait for the owner's agent to
+// report the unit inactive, never for its state to vanish (issue 12, item 1).
+func TestSwitchoverWaitsForPostgresToExit(t *testing.T) {
+	const stop = 2 * time.Second
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ})
+	c.fleet.Executor().(*fleetsim.MemExecutor).SetStopDelay(testUnit, stop)
+	c.start()
+	target := c.hosts[1]
+	c.put(c.keys.VolumeSwitchover(testVolume), `{"to":"`+target.id+`","reason":"kernel upgrade"}`)
+	rec := c.waitDone(1, 20*time.Second)
+	require.Equal(t, state.KindSwitchover, rec.Kind, "no escalation: the unit stopped within the fence deadline")
+	c.assertMovedTo(target)
+
+	var stopSent, detachSent time.Time
+	for _, r := range c.fleet.Journal() {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.Path, "/units/"+testUnit) && stopSent.IsZero() {
+			stopSent = r.Time
+		}
+	}
+	for _, call := range c.ec2.Journal() {
+		if call.Action == "DetachVolume" && detachSent.IsZero() {
+			detachSent = call.Time
+		}
+	}
+	require.False(t, stopSent.IsZero(), "the unit was stopped through fleet")
+	require.False(t, detachSent.IsZero(), "the volume was detached")
+	require.GreaterOrEqual(t, detachSent.Sub(stopSent), stop,
+		"got the detach %s after the stop, want it after Postgres exited (%s)", detachSent.Sub(stopSent), stop)
+}
+
+// TestSwitchoverEscalatesWithoutProof: when the owner cannot prove within the
+// fence deadline that Postgres stopped, the switchover becomes a failover:
+// the owner is fenced by a stop and the volume force-detached (issue 12, item 1).
+func TestSwitchoverEscalatesWithoutProof(t *testing.T) {
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(_ *host, o *Options) { o.Deadlines.Fence = time.Second }})
+	c.fleet.Executor().(*fleetsim.MemExecutor).SetStopDelay(testUnit, time.Minute)
+	c.start()
+	target := c.hosts[1]
+	c.put(c.keys.VolumeSwitchover(testVolume), `{"to":"`+target.id+`","reason":"kernel upgrade"}`)
+	rec := c.waitDone(1, 20*time.Second)
+	require.Equal(t, state.KindFailover, rec.Kind, "escalated")
+	require.Contains(t, rec.Reason, "no proof within")
+	require.GreaterOrEqual(t, c.ec2Calls("StopInstances"), 1, "the owner was fenced")
+	for _, call := range c.ec2.Journal() {
+		if call.Action == "DetachVolume" {
+			require.Equal(t, "true", call.Params.Get("Force"), "no plain detach of a volume Postgres may still use")
+		}
+	}
 }

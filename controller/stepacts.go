@@ -91,27 +91,66 @@ func (w *worker) waitStopped(ctx context.Context) error {
 	return nil
 }
 
-// stopUnit is a switchover's fence: the unit is stopped through fleet and
-// the step waits until it has stopped on the owner.
+// stopUnit is a switchover's fence: Postgres is stopped through fleet, and
+// the plain detach waits for positive proof that it exited on the owner.
+// fleet's /state is no proof by absence: when a unit is unloaded (desired
+// inactive) its agent triggers the stop without waiting and drops the state
+// about a second later, while the process may run on for its whole
+// TimeoutStopSec (fleet v1.0.0 agent/reconcile.go and unit/manager.go). So the
+// unit is set loaded, not inactive: it stays on the owner's machine, stopped,
+// and the owner's agent keeps publishing its state until systemd reports it
+// inactive or failed there. Without that proof within the fence deadline the
+// move is escalated to a failover: the owner is fenced by a stop.
 func (w *worker) stopUnit(ctx context.Context) (string, error) {
 	r, c := w.r, w.l.c
 	unit := c.unitName(r.Volume)
 	u, err := c.fleet.Unit(ctx, unit)
-	if err != nil && !errors.Is(err, fleet.ErrNotFound) {
+	switch {
+	case errors.Is(err, fleet.ErrNotFound):
+		return "unit not in fleet", nil
+	case err != nil:
 		return "", fmt.Errorf("read unit %s: %w", unit, err)
-	}
-	if u != nil && u.DesiredState != fleet.StateInactive {
-		err := w.l.mutate(ctx, r, func(ctx context.Context) error { return c.fleet.SetUnitTargetState(ctx, unit, fleet.StateInactive) })
+	case u.DesiredState != fleet.StateLoaded:
+		err := w.l.mutate(ctx, r, func(ctx context.Context) error { return c.fleet.SetUnitTargetState(ctx, unit, fleet.StateLoaded) })
 		if err != nil {
-			return "", fmt.Errorf("set %s inactive: %w", unit, err)
+			return "", fmt.Errorf("stop %s (set it loaded): %w", unit, err)
 		}
 	}
-	if r.From.Machine != "" {
-		if err := c.fleet.WaitUnitStopped(ctx, unit, r.From.Machine, c.pollInterval()); err != nil {
-			return "", fmt.Errorf("wait for %s to stop on %s: %w", unit, r.From.Machine, err)
+	if r.From.Machine == "" {
+		return "", &escalateError{why: "the owner's fleet machine is unknown: no proof that " + unit + " stopped"}
+	}
+	return "", w.waitUnitExited(ctx, unit)
+}
+
+// waitUnitExited polls fleet until the owner's agent reports the unit
+// inactive or failed there, until the fence deadline counted from the
+// step's start; then it asks for the escalation.
+func (w *worker) waitUnitExited(ctx context.Context, unit string) error {
+	r, c := w.r, w.l.c
+	bound := r.Entry(state.StepFenced, c.clk.Now()).Start.Add(c.o.Deadlines.Fence)
+	last := "no state published"
+	for {
+		states, err := c.fleet.UnitStates(ctx, r.From.Machine, unit)
+		if err == nil {
+			for _, st := range states {
+				if st.MachineID != r.From.Machine {
+					continue
+				}
+				if st.SystemdActiveState == "inactive" || st.SystemdActiveState == "failed" {
+					return nil
+				}
+				last = st.SystemdActiveState + "/" + st.SystemdSubState
+			}
+		}
+		if !c.clk.Now().Before(bound) {
+			return &escalateError{why: fmt.Sprintf("no proof within %s that %s stopped on %s (last seen: %s)", c.o.Deadlines.Fence, unit, r.From.Instance, last)}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s to stop on %s (last seen: %s): %w", unit, r.From.Machine, last, ctx.Err())
+		case <-c.clk.After(c.pollInterval()):
 		}
 	}
-	return "", nil
 }
 
 // forceDetach takes the volume off a dead owner: forced, since the owner cannot cooperate.
@@ -317,8 +356,12 @@ func (w *worker) reschedule(ctx context.Context) (string, error) {
 // launch creates the unit from its template if it is missing and sets it
 // launched. A unit already launched elsewhere is set launched again: fleet's
 // engine reacts to a metadata PATCH only on its next tick (up to
-// engine_reconcile_interval, 2 s by default) but to a desired-state write at
-// once (its job watch); the write is a no-op for the unit.
+// engine_reconcile_interval, 2 s by default), but every desired-state write
+// wakes its job watch one watch sleep (1 s) later, changed or not (fleet
+// v1.0.0 registry/job.go and registry/event.go; etcd v2 notifies watchers of
+// every Set). Measured on the sandbox with fleet's real timing: metadata
+// PATCH to active on the new host, p50 2.73 s without the write, 1.78 s with
+// it (docs/sandbox.md).
 func (w *worker) launch(ctx context.Context, unit, machine string) (string, error) {
 	r, c := w.r, w.l.c
 	u, err := c.fleet.Unit(ctx, unit)

@@ -91,11 +91,15 @@ const (
 	outcomeTargetLost
 	// outcomeNotLeader: this term is over; stop at once.
 	outcomeNotLeader
+	// outcomeEscalate: a switchover cannot go on as planned; the planner
+	// turns it into a failover.
+	outcomeEscalate
 )
 
 // classify gives the outcome of one attempt.
 func classify(skipped string, err error) outcome {
 	var lost *targetLostError
+	var esc *escalateError
 	var api *fleet.APIError
 	switch {
 	case err == nil && skipped != "":
@@ -106,6 +110,8 @@ func classify(skipped string, err error) outcome {
 		return outcomeNotLeader
 	case errors.As(err, &lost):
 		return outcomeTargetLost
+	case errors.As(err, &esc):
+		return outcomeEscalate
 	case errors.Is(err, awsops.ErrUnauthorized), errors.Is(err, awsops.ErrInvalidParameter),
 		errors.Is(err, awsops.ErrKMSKeyUnusable), errors.Is(err, awsops.ErrStopRefused):
 		return outcomePermanent
@@ -124,6 +130,12 @@ type targetLostError struct {
 }
 
 func (e *targetLostError) Error() string { return "failover target lost: " + e.why }
+
+// escalateError says a switchover must become a failover: its owner could
+// not prove that Postgres stopped.
+type escalateError struct{ why string }
+
+func (e *escalateError) Error() string { return "switchover cannot go on: " + e.why }
 
 // targetRefuses says an attach failed because of the target host itself, not
 // the volume: the device is taken there, the host is at its attachment limit,

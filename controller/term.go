@@ -46,6 +46,9 @@ type term struct {
 	// confirmed holds record IDs whose stop confirmation ended this term,
 	// confirmed or paged: it is not started again.
 	confirmed map[string]bool
+	// escalate is volume → why its switchover must become a failover, as
+	// its worker found out.
+	escalate map[string]string
 	// launchedAt is volume → when this term launched its unit again.
 	launchedAt map[string]time.Time
 	// lastOwners is the owners list last published (nil until the first round,
@@ -74,6 +77,7 @@ func newTerm(witnesses int) *term {
 		lost:         map[string]lostTarget{},
 		confirmed:    map[string]bool{},
 		launchedAt:   map[string]time.Time{},
+		escalate:     map[string]string{},
 		witnesses:    newWitnessCache(witnesses),
 		reports:      make(chan report, 1024),
 	}
@@ -97,6 +101,8 @@ const (
 	reportTargetLost
 	// reportConfirmExit: a stop confirmation returned.
 	reportConfirmExit
+	// reportEscalate: a switchover's owner gave no proof that Postgres stopped.
+	reportEscalate
 )
 
 // lostTarget is why a move's worker handed the move back to the planner.
@@ -139,6 +145,8 @@ func (t *term) apply(r report) {
 		t.toConfirm[r.record.ID] = r.record
 	case reportTargetLost:
 		t.lost[r.volume] = r.lost
+	case reportEscalate:
+		t.escalate[r.volume] = r.lost.why
 	case reportConfirmExit:
 		delete(t.confirming, r.record.ID)
 		t.confirmed[r.record.ID] = true

@@ -94,6 +94,10 @@ func (w *worker) step(ctx context.Context, s state.Step, spec stepSpec) (bool, e
 			w.l.report(ctx, report{kind: reportTargetLost, volume: w.r.Volume, record: *w.r, lost: lostTarget{why: lost.why, stray: lost.stray}})
 			log.Warn().Err(err).Msg("target lost; handing the move back to the planner")
 			return false, nil
+		case outcomeEscalate:
+			w.l.report(ctx, report{kind: reportEscalate, volume: w.r.Volume, record: *w.r, lost: lostTarget{why: err.Error()}})
+			log.Error().Err(err).Msg("handing the switchover back to the planner to escalate")
+			return false, nil
 		case outcomePermanent:
 			backoff = c.o.RetryMax
 			if st.Error != err.Error() {
