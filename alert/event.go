@@ -41,6 +41,7 @@ const (
 	KindFlapDamped        Kind = "flap_damped"
 	KindBadOverride       Kind = "bad_override"
 	KindOwnerSuspect      Kind = "owner_suspect"
+	KindVolumeAtRisk      Kind = "volume_at_risk"
 )
 
 // Limits PagerDuty enforces; the webhook keeps the same ones so both sinks agree.
@@ -54,7 +55,7 @@ const (
 var knownKinds = map[Kind]bool{
 	KindFailoverStarted: true, KindFailoverCompleted: true, KindStepOverdue: true, KindStepFailed: true,
 	KindNoTarget: true, KindFenceUnconfirmed: true, KindFlapDamped: true,
-	KindBadOverride: true, KindOwnerSuspect: true,
+	KindBadOverride: true, KindOwnerSuspect: true, KindVolumeAtRisk: true,
 }
 
 // Event is one page: what happened, to which volume, and the evidence.

@@ -27,6 +27,8 @@ type VolumeView struct {
 	Paused string `json:"paused,omitempty"`
 	// Moving is the last completed step of an in-flight move ("" = none).
 	Moving string `json:"moving,omitempty"`
+	// DeleteOnTermination is true when EC2 deletes the volume with its owner.
+	DeleteOnTermination bool `json:"deleteOnTermination,omitempty"`
 }
 
 // StatusDoc is the /v1/status document of one instance. Only the leader

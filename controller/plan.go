@@ -34,6 +34,7 @@ func plan(s *snapshot, t *term, o Options, now time.Time) []action {
 	p.suspects()
 	p.badOverrides()
 	for _, v := range s.volumes {
+		p.atRisk(v)
 		if t.busy(v.ID) {
 			p.moving(v)
 			continue
@@ -186,6 +187,32 @@ func (p *planner) volume(v awsops.Volume) {
 		p.heal(v)
 	case owner != "":
 		p.owned(v, owner, paused)
+	}
+}
+
+// atRisk warns about a volume EC2 deletes when its owner is terminated
+// (DeleteOnTermination, as a launch block-device mapping sets it): an Auto
+// Scaling group replacing a dead owner would delete the database. Checked
+// every round, so it covers start-up and every attach; resolved when the
+// flag is cleared (run --fix-delete-on-termination, or by hand).
+func (p *planner) atRisk(v awsops.Volume) {
+	key := "volume_at_risk/" + v.ID
+	var risky []string
+	for _, a := range v.Attachments {
+		if a.DeleteOnTermination && a.State != "detached" {
+			risky = append(risky, a.InstanceID)
+		}
+	}
+	switch {
+	case len(risky) > 0 && !p.t.open[key]:
+		p.page(false, alert.Event{Kind: alert.KindVolumeAtRisk, Severity: alert.SeverityWarning, DedupKey: key, Volume: v.ID, Instance: risky[0],
+			Summary: fmt.Sprintf("%s has DeleteOnTermination set on %s: terminating that instance deletes the database. "+
+				"Clear it (volfailover run --fix-delete-on-termination, or aws ec2 modify-instance-attribute)", v.ID, strings.Join(risky, ", "))})
+		p.note("delete-on-termination/"+v.ID, zerolog.WarnLevel, v.ID, "volume is deleted when its owner is terminated (DeleteOnTermination)",
+			map[string]string{"instance": risky[0]})
+	case len(risky) == 0 && p.t.open[key]:
+		p.page(false, alert.Event{Kind: alert.KindVolumeAtRisk, Action: alert.ActionResolve, Severity: alert.SeverityWarning, DedupKey: key, Volume: v.ID,
+			Summary: fmt.Sprintf("%s: DeleteOnTermination cleared", v.ID)})
 	}
 }
 

@@ -367,6 +367,12 @@ func TestPlanTable(t *testing.T) {
 		// Issue 11, item 11: keys the schema has no place for.
 		{"stray key under the prefix: reported", func(w *planWorld) { w.s.unknownKeys = []string{"/volfailover/Pause"} },
 			[]string{"note unknown-key", "page bad_override trigger"}},
+		// Issue 12, item 7: DeleteOnTermination.
+		{"volume deleted on its owner's termination: warned", func(w *planWorld) {
+			w.attach(awsops.Attachment{InstanceID: pOwner, State: "attached", DeleteOnTermination: true})
+		}, []string{"page volume_at_risk trigger", "note delete-on-termination"}},
+		{"DeleteOnTermination cleared: resolved", func(w *planWorld) { w.t.open["volume_at_risk/"+pVol] = true },
+			[]string{"page volume_at_risk resolve"}},
 		{"bad override key name: reported and pauses its volume", func(w *planWorld) {
 			w.verdict(dead).override(w.s.keys.Volumes()+pVol+"/Pause", pause)
 		}, []string{"note bad-override-log", "page bad_override trigger", "note paused-dead"}},

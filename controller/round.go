@@ -75,12 +75,13 @@ func (l *leader) observe(s *snapshot) {
 	byVolume := map[string]health.Verdict{}
 	suspects := 0
 	for _, v := range s.volumes {
+		view := VolumeView{Volume: v.ID, AZ: v.AvailabilityZone, Paused: s.ov.PausedReason(v.ID)}
 		for _, a := range v.Attachments {
 			if _, ok := stuck[a.State]; ok {
 				stuck[a.State]++
 			}
+			view.DeleteOnTermination = view.DeleteOnTermination || (a.DeleteOnTermination && a.State != "detached")
 		}
-		view := VolumeView{Volume: v.ID, AZ: v.AvailabilityZone, Paused: s.ov.PausedReason(v.ID)}
 		if rec := s.journals[v.ID]; rec != nil {
 			view.Moving = string(rec.Step)
 		}

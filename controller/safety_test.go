@@ -236,3 +236,20 @@ func TestSwitchoverEscalatesWithoutProof(t *testing.T) {
 		}
 	}
 }
+
+// TestFailoverUnderDescribeLag: describes answer with the state of a while
+// ago, as EC2's eventual consistency does, and a latency fault delays the
+// answer of an attach that EC2 applies at once. Every step reads the world
+// before acting, so the failover still completes with one attachment at a
+// time and no call repeated needlessly (issue 12, item 11).
+func TestFailoverUnderDescribeLag(t *testing.T) {
+	lat := ec2sim.Latencies{DescribeLag: 500 * time.Millisecond}
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ, latencies: &lat})
+	c.ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultLatency, Action: "AttachVolume", Latency: 300 * time.Millisecond})
+	c.start()
+	c.kill(c.owner())
+	rec := c.waitDone(1, 30*time.Second)
+	c.assertMovedTo(c.byID(rec.To.Instance))
+	require.Equal(t, 1, c.ec2Calls("DetachVolume"), "one detach, though describes lagged behind it")
+	require.LessOrEqual(t, c.ec2Calls("AttachVolume"), 2, "the delayed attach, applied at once, is recognised as ours")
+}
