@@ -253,3 +253,29 @@ func TestFailoverUnderDescribeLag(t *testing.T) {
 	require.Equal(t, 1, c.ec2Calls("DetachVolume"), "one detach, though describes lagged behind it")
 	require.LessOrEqual(t, c.ec2Calls("AttachVolume"), 2, "the delayed attach, applied at once, is recognised as ours")
 }
+
+// TestStuckAttachRetargets: every attach to the chosen target sticks in
+// attaching. Past the attach deadline the stuck attachment is force-detached,
+// paged, and the move goes to another host, instead of waiting forever
+// (issue 11, item 5).
+func TestStuckAttachRetargets(t *testing.T) {
+	var c *cluster
+	var stuck atomic.Value
+	c = newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(h *host, o *Options) {
+		o.Deadlines.Attach = time.Second
+		o.afterStep = func(r *state.Record) {
+			if r.Step == state.StepDetached && stuck.CompareAndSwap(nil, r.To.Instance) {
+				c.ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultStuckAttaching, Action: "AttachVolume", Resource: r.To.Instance, Sticky: true})
+			}
+		}
+	}})
+	c.start()
+	c.kill(c.owner())
+	rec := c.waitDone(1, 30*time.Second)
+	first, _ := stuck.Load().(string)
+	require.NotEmpty(t, first, "the first target's attaches were made to stick")
+	require.NotEqual(t, first, rec.To.Instance, "moved to another target")
+	require.Contains(t, rec.PreviousTargets, first)
+	c.assertMovedTo(c.byID(rec.To.Instance))
+	require.Len(t, c.pager.openIncidents("attach_stuck/"), 1, "the stuck attach was paged")
+}

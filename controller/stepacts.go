@@ -215,6 +215,10 @@ func (w *worker) attach(ctx context.Context) (string, error) {
 		r.Device = a.Device
 	case ok && a.State != "attaching":
 		return "", fmt.Errorf("attach %s to %s: attachment is %s; waiting", r.Volume, r.To.Instance, a.State)
+	case ok && !a.AttachTime.IsZero() && w.l.c.clk.Since(a.AttachTime) > w.l.c.o.Deadlines.Attach:
+		// awsops gives up on a stuck attach only after its own bound, which a
+		// mutation bounded by the session lease may never reach.
+		return "", w.unstick(ctx, fmt.Sprintf("attachment to %s stuck in attaching since %s", r.To.Instance, a.AttachTime.UTC().Format(time.RFC3339)))
 	default:
 		// An attachment still attaching is handed to awsops too: it recognises
 		// it as ours, waits for it, and moves to the next device name if it is stuck.
