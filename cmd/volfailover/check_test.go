@@ -63,6 +63,7 @@ func newCheckDeps(t *testing.T, mod func(*ec2sim.Seed)) *checkDeps {
 
 // hostAIdentity is hostA's identity, so check needs no IMDS.
 var hostAIdentity = []string{"--instance-id", hostA, "--availability-zone", azA, "--private-ip", "10.0.0.1", "--machine-id", machine(1)}
+
 // oldFleetURL serves a fleetsim that behaves as fleet 0.13: no PATCH on /machines.
 func oldFleetURL(t *testing.T) string {
 	t.Helper()
