@@ -93,7 +93,7 @@ func New(o Options, d Deps) (*Controller, error) {
 	case d.Etcd == nil || d.EC2 == nil || d.Fleet == nil:
 		return nil, errors.New("controller: etcd, EC2 and fleet clients are required")
 	}
-	log := o.Logger.With().Str("instance", o.InstanceID).Str("az", o.AvailabilityZone).Logger()
+	log := o.Logger.With().Str("self", o.InstanceID).Str("az", o.AvailabilityZone).Logger()
 	pager := d.Pager
 	if pager == nil {
 		pager = LogPager{Log: log}

@@ -189,8 +189,10 @@ type cluster struct {
 	fc     *fleet.Client
 	pgPort int
 	pager  *recPager
-	hosts  []*host
-	spec   clusterSpec
+	// logs checks every log line of every instance for a key given twice.
+	logs  *dupKeyWriter
+	hosts []*host
+	spec  clusterSpec
 }
 
 var prefixSeq struct {
@@ -204,7 +206,11 @@ func newCluster(t *testing.T, spec clusterSpec) *cluster {
 	prefixSeq.n++
 	prefix := fmt.Sprintf("/t%d", prefixSeq.n)
 	prefixSeq.Unlock()
-	c := &cluster{t: t, prefix: prefix, keys: state.Keys{Prefix: prefix}, pager: &recPager{}, spec: spec}
+	c := &cluster{t: t, prefix: prefix, keys: state.Keys{Prefix: prefix}, pager: &recPager{}, spec: spec,
+		logs: &dupKeyWriter{next: zerolog.NewTestWriter(t)}}
+	t.Cleanup(func() {
+		require.Empty(t, c.logs.duplicates(), "log lines with a key given twice (issue 15 §4)")
+	})
 
 	var err error
 	c.ec2, err = ec2sim.New(ec2sim.Options{Profile: ec2sim.ProfileInstant, Latencies: spec.latencies})
@@ -318,7 +324,7 @@ func (c *cluster) options(h *host) Options {
 	o.ListenAddr = h.ip + ":0"
 	o.InstanceID, o.AvailabilityZone, o.PrivateIP, o.MachineID = h.id, h.az, h.ip, h.machine
 	o.Version = "test"
-	o.Logger = zerolog.New(zerolog.NewTestWriter(c.t)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	o.Logger = zerolog.New(c.logs).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 	if c.spec.mutate != nil {
 		c.spec.mutate(h, &o)
 	}

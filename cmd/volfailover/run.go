@@ -242,7 +242,7 @@ func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
 	if err != nil {
 		return err
 	}
-	log = log.With().Str("instance", o.InstanceID).Logger()
+	log = log.With().Str("self", o.InstanceID).Logger()
 
 	cli, err := etcdClient(o)
 	if err != nil {
