@@ -122,7 +122,17 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	startCtx, cancelStart := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancelStart()
 	began := time.Now()
-	w.sb, err = sandbox.Start(startCtx, cfg)
+	// Sandboxes of other test processes on this machine (another package,
+	// another worktree) may hold the subnet picked: take the next one.
+	for attempt := 1; ; attempt++ {
+		w.sb, err = sandbox.Start(startCtx, cfg)
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 5 {
+			break
+		}
+		t.Logf("subnet 127.0.%d.0 in use (%v), trying another", cfg.Subnet, err)
+		require.NoError(t, os.RemoveAll(dir), "clear sandbox dir for a new start")
+		cfg.Subnet = 2 + (os.Getpid()+int(subnetSeq.Add(1)))%250
+	}
 	require.NoError(t, err, "start sandbox")
 	t.Cleanup(func() { require.NoError(t, w.sb.Close(), "stop sandbox") })
 
