@@ -12,7 +12,8 @@ import (
 	"github.com/volfailover/volfailover/e2e/sandbox"
 )
 
-// runHostAction is kill-host, partition-host, heal-host and revive-host.
+// runHostAction is kill-host, partition-host, heal-host, revive-host,
+// partition-etcd and heal-etcd.
 func runHostAction(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -48,6 +49,44 @@ func runHostAction(ctx context.Context, cmd string, args []string, stdout, stder
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: %s done\n", name, action)
+	return 0
+}
+
+// runLinkAction is partition-pair, heal-pair, partition-oneway and
+// heal-oneway: faults between two hosts.
+func runLinkAction(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", "", "control API of the sandbox (default: $SANDBOX_ENDPOINT or sandbox.env)")
+	// accept the host names before or after the flags
+	var names []string
+	for len(args) > 0 && len(names) < 2 && !strings.HasPrefix(args[0], "-") {
+		names, args = append(names, args[0]), args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	names = append(names, fs.Args()...)
+	if len(names) != 2 {
+		arg := "A B"
+		if strings.HasSuffix(cmd, "-oneway") {
+			arg = "FROM TO"
+		}
+		fmt.Fprintf(stderr, "usage: volfailover-sandbox %s %s [flags]\n", cmd, arg)
+		return 2
+	}
+	cli, err := client(*endpoint)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 2
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := cli.LinkAction(cctx, names[0], names[1], cmd); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s %s: %s done\n", names[0], names[1], cmd)
 	return 0
 }
 
@@ -97,6 +136,12 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Addr, h.AZ, h.InstanceID, h.InstanceState, state)
 	}
 	tw.Flush()
+	if len(st.Cuts) > 0 {
+		fmt.Fprintln(stdout, "\nnetwork cuts (packets dropped):")
+		for _, c := range st.Cuts {
+			fmt.Fprintf(stdout, "  %s\n", c)
+		}
+	}
 	fmt.Fprintln(stdout)
 	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tUNIT\tACTIVE\tSUB\tPID")

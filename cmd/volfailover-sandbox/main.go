@@ -25,6 +25,12 @@ commands:
   kill-host NAME   SIGKILL every process of a host (-stopped: EC2 reports it stopped)
   partition-host NAME   drop every packet to a host's address
   heal-host NAME   end a partition
+  partition-pair A B      cut the network between two hosts, both ways
+  heal-pair A B           end a partition-pair
+  partition-oneway FROM TO  FROM can no longer open connections to TO (TO still reaches FROM)
+  heal-oneway FROM TO     end a partition-oneway
+  partition-etcd NAME     cut a host off etcd only (its session expires; all else works)
+  heal-etcd NAME          end a partition-etcd
   revive-host NAME boot a dead host again
   exec-postgres    run PostgreSQL on the volume (the postgres@ unit's command)
 
@@ -53,8 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
-	case "kill-host", "partition-host", "heal-host", "revive-host":
+	case "kill-host", "partition-host", "heal-host", "revive-host", "partition-etcd", "heal-etcd":
 		return runHostAction(ctx, cmd, rest, stdout, stderr)
+	case "partition-pair", "heal-pair", "partition-oneway", "heal-oneway":
+		return runLinkAction(ctx, cmd, rest, stdout, stderr)
 	case "exec-postgres":
 		return runExecPostgres(ctx, rest, stderr)
 	case "-h", "-help", "--help", "help":

@@ -24,6 +24,7 @@ var chaosFaults = []string{
 	"kill-owner-running", "kill-owner-stopped", "kill-leader-process", "kill-peer",
 	"partition-owner", "partition-peer", "throttle-storm", "5xx-storm",
 	"attach-apply-then-fail", "leader-killed-mid-failover", "pause-during-crash", "switchover",
+	"cut-owner-link",
 }
 
 // chaosSettings reads E2E_CHAOS_DURATION (default 2m) and E2E_CHAOS_SEED
@@ -57,9 +58,11 @@ func TestChaos(t *testing.T) {
 	c := &chaos{w: w, rng: rng, down: map[string]bool{}, cut: map[string]bool{}}
 	end := time.Now().Add(dur)
 	rounds := 0
+	byFault := map[string]int{}
 	for time.Now().Before(end) {
 		rounds++
 		fault := chaosFaults[rng.Intn(len(chaosFaults))]
+		byFault[fault]++
 		began := time.Now()
 		what := c.inject(fault)
 		w.mon.Note("chaos round %d: %s", rounds, what)
@@ -73,6 +76,7 @@ func TestChaos(t *testing.T) {
 	owner, _ := w.waitServed(failoverDeadline)
 	w.settle(owner)
 	t.Logf("chaos: %d rounds in %s, seed %d, %d acknowledged rows kept", rounds, dur, seed, len(w.wr.Acked()))
+	t.Logf("chaos: rounds by fault %v; %d cuts of a link to the healthy owner held past the threshold, none fenced it", byFault, c.linkCuts)
 }
 
 // chaos tracks what a run broke so each round can be repaired.
@@ -83,6 +87,8 @@ type chaos struct {
 	cut  map[string]bool // partitioned hosts to heal
 	// noPartition is set once the sandbox says it cannot partition.
 	noPartition bool
+	// linkCuts counts the cut-owner-link rounds that cut a link.
+	linkCuts int
 }
 
 // avoid lists the hosts that must not serve the volume after this round.
@@ -233,9 +239,52 @@ func (c *chaos) inject(fault string) string {
 			return ok && h.Name == p && w.count(w.keys.VolumeSwitchover(w.sb.Volume())) == 0, "owner " + h.Name
 		})
 		return "switchover to " + p
+	case "cut-owner-link":
+		return c.cutOwnerLink()
 	}
 	require.Failf(c.w.t, "unknown chaos fault", "%q", fault)
 	return ""
+}
+
+// cutOwnerLink cuts one host's link to the owner, which stays healthy
+// (reachable from the rest of its AZ), for longer than the leader's probes
+// need to reach the threshold, then heals it: the leader's link both ways or
+// one way (it alone cannot reach the owner), or a peer's (a witness cannot).
+// Nothing may fence the owner or move its volume meanwhile.
+func (c *chaos) cutOwnerLink() string {
+	w := c.w
+	if c.noPartition {
+		return "no link cut (partitions unsupported)"
+	}
+	owner := c.owner()
+	from, oneWay := w.hostOf(w.leader()), c.rng.Intn(2) == 0
+	if from == "" || from == owner.Name || c.rng.Intn(3) == 0 {
+		from, oneWay = c.peer(), false
+	}
+	cut, heal, arrow := w.sb.PartitionPair, w.sb.HealPair, "<->"
+	if oneWay {
+		cut, heal, arrow = w.sb.PartitionOneWay, w.sb.HealOneWay, "->"
+	}
+	role := "peer"
+	if w.host(from).InstanceID == w.leader() {
+		role = "leader"
+	}
+	t0 := time.Now()
+	err := cut(w.ctx, from, owner.Name)
+	if errors.Is(err, sandbox.ErrPartitionUnsupported) {
+		c.noPartition = true
+		w.t.Logf("chaos: partitions skipped: %v", err)
+		return "no link cut (partitions unsupported)"
+	}
+	require.NoError(w.t, err, "cut %s %s %s", from, arrow, owner.Name)
+	w.mon.Note("chaos cut %s %s %s", from, arrow, owner.Name)
+	hold := pairCutHold + time.Duration(c.rng.Intn(1000))*time.Millisecond
+	w.hold(hold, fmt.Sprintf("healthy owner %s not fenced while %s %s %s is cut", owner.Name, from, arrow, owner.Name), w.notFenced(owner, t0))
+	require.NoError(w.t, heal(w.ctx, from, owner.Name), "heal %s %s %s", from, arrow, owner.Name)
+	w.mon.Note("chaos healed %s %s %s", from, arrow, owner.Name)
+	w.hold(quietAfter, fmt.Sprintf("healthy owner %s not fenced after the cut %s %s %s", owner.Name, from, arrow, owner.Name), w.notFenced(owner, t0))
+	c.linkCuts++
+	return fmt.Sprintf("cut %s %s %s %s (owner) for %s", role, from, arrow, owner.Name, hold.Round(time.Millisecond))
 }
 
 // repair heals partitions, revives dead hosts, clears EC2 faults and waits

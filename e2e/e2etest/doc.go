@@ -6,8 +6,9 @@
 //
 // The tests carry the build tag e2e and run with `make e2e`
 // (go test -race -count=1 -timeout 15m -tags e2e ./e2e/e2etest/). They need
-// PostgreSQL 15 at /usr/lib/postgresql/15/bin; the partition scenario also
-// needs root and iptables and is skipped without them. Environment:
+// PostgreSQL 15 at /usr/lib/postgresql/15/bin; the partition scenarios (whole
+// host, pairwise, one-way) also need root and iptables and are skipped
+// without them. Environment:
 //
 //   - SANDBOX_VOLFAILOVER_BIN: a prebuilt volfailover binary (default: built
 //     once from this tree by TestMain);

@@ -28,13 +28,16 @@ type Status struct {
 	Owner         string       `json:"owner,omitempty"`
 	PostgresHosts []string     `json:"postgresHosts"`
 	Hosts         []HostStatus `json:"hosts"`
-	Units         []UnitInfo   `json:"units"`
-	Events        []Event      `json:"events"`
+	// Cuts lists every firewall rule in place (whole-host, pairwise, one-way
+	// and etcd partitions), as "source -> destination".
+	Cuts   []string   `json:"cuts"`
+	Units  []UnitInfo `json:"units"`
+	Events []Event    `json:"events"`
 }
 
 // Status reports hosts, units, the volume's owner and the sandbox's events.
 func (s *Sandbox) Status() Status {
-	st := Status{Endpoints: s.Endpoints(), Volume: s.volume, Units: s.exec.Units(), Events: s.Events(), PostgresHosts: []string{}}
+	st := Status{Endpoints: s.Endpoints(), Volume: s.volume, Units: s.exec.Units(), Events: s.Events(), PostgresHosts: []string{}, Cuts: s.fw.list()}
 	if o, ok := s.Owner(s.volume); ok {
 		st.Owner = o.Name
 	}
@@ -56,7 +59,8 @@ var hostNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 //
 //	GET  /v1/status
 //	POST /v1/hosts/{name}/kill[?stopped=true]
-//	POST /v1/hosts/{name}/partition | heal | revive
+//	POST /v1/hosts/{name}/partition | heal | revive | partition-etcd | heal-etcd
+//	POST /v1/links/{a}/{b}/partition-pair | heal-pair | partition-oneway | heal-oneway
 func (s *Sandbox) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
@@ -89,8 +93,44 @@ func (s *Sandbox) controlHandler() http.Handler {
 			err = s.HealHost(r.Context(), name)
 		case "revive":
 			err = s.ReviveHost(r.Context(), name)
+		case "partition-etcd":
+			err = s.PartitionFromEtcd(r.Context(), name)
+		case "heal-etcd":
+			err = s.HealFromEtcd(r.Context(), name)
 		default:
-			writeJSON(w, http.StatusNotFound, apiResult{Error: fmt.Sprintf("action %q: want kill, partition, heal or revive", action)})
+			writeJSON(w, http.StatusNotFound, apiResult{Error: fmt.Sprintf("action %q: want kill, partition, heal, revive, partition-etcd or heal-etcd", action)})
+			return
+		}
+		if err != nil {
+			writeJSON(w, http.StatusConflict, apiResult{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, apiResult{OK: true})
+	})
+	mux.HandleFunc("POST /v1/links/{a}/{b}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		a, b, action := r.PathValue("a"), r.PathValue("b"), r.PathValue("action")
+		for _, name := range []string{a, b} {
+			if !hostNameRe.MatchString(name) {
+				writeJSON(w, http.StatusBadRequest, apiResult{Error: fmt.Sprintf("host name %q is not valid", name)})
+				return
+			}
+			if _, err := s.host(name); err != nil {
+				writeJSON(w, http.StatusNotFound, apiResult{Error: err.Error()})
+				return
+			}
+		}
+		var err error
+		switch action {
+		case "partition-pair":
+			err = s.PartitionPair(r.Context(), a, b)
+		case "heal-pair":
+			err = s.HealPair(r.Context(), a, b)
+		case "partition-oneway":
+			err = s.PartitionOneWay(r.Context(), a, b)
+		case "heal-oneway":
+			err = s.HealOneWay(r.Context(), a, b)
+		default:
+			writeJSON(w, http.StatusNotFound, apiResult{Error: fmt.Sprintf("action %q: want partition-pair, heal-pair, partition-oneway or heal-oneway", action)})
 			return
 		}
 		if err != nil {
@@ -141,12 +181,20 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
-// HostAction runs kill, partition, heal or revive on a host.
+// HostAction runs kill, partition, heal, revive, partition-etcd or heal-etcd on a host.
 func (c *Client) HostAction(ctx context.Context, name, action string, stopped bool) error {
 	path := "/v1/hosts/" + url.PathEscape(name) + "/" + url.PathEscape(action)
 	if stopped {
 		path += "?stopped=true"
 	}
+	_, err := c.do(ctx, http.MethodPost, path)
+	return err
+}
+
+// LinkAction runs partition-pair or heal-pair on the hosts a and b, or
+// partition-oneway or heal-oneway from a to b.
+func (c *Client) LinkAction(ctx context.Context, a, b, action string) error {
+	path := "/v1/links/" + url.PathEscape(a) + "/" + url.PathEscape(b) + "/" + url.PathEscape(action)
 	_, err := c.do(ctx, http.MethodPost, path)
 	return err
 }

@@ -37,7 +37,7 @@ func (s *Sandbox) PartitionHost(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("partition host: %w", err)
 	}
-	if err := s.fw.drop(ctx, h.Addr); err != nil {
+	if err := s.fw.drop(ctx, hostRule(h.Addr)); err != nil {
 		return fmt.Errorf("partition host %s: %w", name, err)
 	}
 	if err := s.fleet.PartitionMachine(h.MachineID); err != nil {
@@ -53,7 +53,7 @@ func (s *Sandbox) HealHost(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("heal host: %w", err)
 	}
-	if err := s.fw.allow(ctx, h.Addr); err != nil {
+	if err := s.fw.allow(ctx, hostRule(h.Addr)); err != nil {
 		return fmt.Errorf("heal host %s: %w", name, err)
 	}
 	if !s.exec.Down(h.MachineID) {
@@ -77,7 +77,7 @@ func (s *Sandbox) ReviveHost(ctx context.Context, name string) error {
 	if !s.exec.Down(h.MachineID) {
 		return fmt.Errorf("revive host %s: host is not down", name)
 	}
-	if err := s.fw.allow(ctx, h.Addr); err != nil {
+	if err := s.fw.allow(ctx, hostRule(h.Addr)); err != nil {
 		return fmt.Errorf("revive host %s: %w", name, err)
 	}
 	switch st := s.ec2.InstanceState(h.InstanceID); st {
@@ -95,4 +95,110 @@ func (s *Sandbox) ReviveHost(ctx context.Context, name string) error {
 	}
 	s.event(name, "revived")
 	return nil
+}
+
+// PartitionPair cuts the network between two hosts, both ways: neither can
+// reach the other's Postgres or /healthz, so each one's probes of the other
+// fail, while both keep etcd, fleet and every other host. It is the fault
+// behind "a leader that alone cannot reach a healthy owner". It needs root
+// and iptables (ErrPartitionUnsupported otherwise).
+func (s *Sandbox) PartitionPair(ctx context.Context, a, b string) error {
+	ha, hb, err := s.hostPair(a, b)
+	if err != nil {
+		return fmt.Errorf("partition %s and %s: %w", a, b, err)
+	}
+	if err := s.fw.drop(ctx, linkRule(ha.Addr, hb.Addr), linkRule(hb.Addr, ha.Addr)); err != nil {
+		return fmt.Errorf("partition %s and %s: %w", a, b, err)
+	}
+	s.event(a, "partitioned from %s (packets between %s and %s dropped)", b, ha.Addr, hb.Addr)
+	return nil
+}
+
+// HealPair ends a PartitionPair.
+func (s *Sandbox) HealPair(ctx context.Context, a, b string) error {
+	ha, hb, err := s.hostPair(a, b)
+	if err != nil {
+		return fmt.Errorf("heal %s and %s: %w", a, b, err)
+	}
+	if err := s.fw.allow(ctx, linkRule(ha.Addr, hb.Addr), linkRule(hb.Addr, ha.Addr)); err != nil {
+		return fmt.Errorf("heal %s and %s: %w", a, b, err)
+	}
+	s.event(a, "healed with %s", b)
+	return nil
+}
+
+// PartitionOneWay cuts one direction: from can no longer open a connection
+// to to (its probes of to fail, and connections it had opened stall), while
+// to still reaches from, as with a security group or route broken on one side
+// only. It needs root and iptables (ErrPartitionUnsupported otherwise).
+func (s *Sandbox) PartitionOneWay(ctx context.Context, from, to string) error {
+	hf, ht, err := s.hostPair(from, to)
+	if err != nil {
+		return fmt.Errorf("partition %s -> %s: %w", from, to, err)
+	}
+	if err := s.fw.drop(ctx, openedRule(hf.Addr, ht.Addr)); err != nil {
+		return fmt.Errorf("partition %s -> %s: %w", from, to, err)
+	}
+	s.event(from, "cannot reach %s (connections from %s to %s dropped)", to, hf.Addr, ht.Addr)
+	return nil
+}
+
+// HealOneWay ends a PartitionOneWay.
+func (s *Sandbox) HealOneWay(ctx context.Context, from, to string) error {
+	hf, ht, err := s.hostPair(from, to)
+	if err != nil {
+		return fmt.Errorf("heal %s -> %s: %w", from, to, err)
+	}
+	if err := s.fw.allow(ctx, openedRule(hf.Addr, ht.Addr)); err != nil {
+		return fmt.Errorf("heal %s -> %s: %w", from, to, err)
+	}
+	s.event(from, "reaches %s again", to)
+	return nil
+}
+
+// PartitionFromEtcd cuts a host off etcd only: packets to its etcd gateway
+// are dropped, so its etcd session expires (it loses its registration and
+// any leadership) while its Postgres, its /healthz, its probes and its fleet
+// machine keep working. A real fleet agent also lives on etcd; here fleet is
+// reached through its own gateway, so fleet keeps listing the machine. It
+// needs root and iptables (ErrPartitionUnsupported otherwise).
+func (s *Sandbox) PartitionFromEtcd(ctx context.Context, name string) error {
+	h, err := s.host(name)
+	if err != nil {
+		return fmt.Errorf("partition from etcd: %w", err)
+	}
+	if err := s.fw.drop(ctx, etcdRule(h.Addr)); err != nil {
+		return fmt.Errorf("partition %s from etcd: %w", name, err)
+	}
+	s.event(name, "partitioned from etcd (packets to %s:%d dropped)", h.Addr, GatewayEtcdPort)
+	return nil
+}
+
+// HealFromEtcd ends a PartitionFromEtcd.
+func (s *Sandbox) HealFromEtcd(ctx context.Context, name string) error {
+	h, err := s.host(name)
+	if err != nil {
+		return fmt.Errorf("heal from etcd: %w", err)
+	}
+	if err := s.fw.allow(ctx, etcdRule(h.Addr)); err != nil {
+		return fmt.Errorf("heal %s from etcd: %w", name, err)
+	}
+	s.event(name, "reaches etcd again")
+	return nil
+}
+
+// hostPair looks up two distinct hosts.
+func (s *Sandbox) hostPair(a, b string) (*host, *host, error) {
+	if a == b {
+		return nil, nil, fmt.Errorf("host %q given twice: want two different hosts", a)
+	}
+	ha, err := s.host(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	hb, err := s.host(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ha, hb, nil
 }

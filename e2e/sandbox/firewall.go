@@ -6,26 +6,90 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
 
-// ErrPartitionUnsupported is returned by PartitionHost when the sandbox cannot
+// ErrPartitionUnsupported is returned by the partition faults (PartitionHost,
+// PartitionPair, PartitionOneWay, PartitionFromEtcd) when the sandbox cannot
 // install firewall rules (not root, or no working iptables).
-var ErrPartitionUnsupported = errors.New("partitioning a host needs root and a working iptables")
+var ErrPartitionUnsupported = errors.New("partitioning needs root and a working iptables")
 
-// firewall adds and removes the iptables rules that partition hosts: one
-// "-I INPUT -d <host address> -j DROP" per partitioned host, tagged with a
-// comment naming this sandbox so that Close removes exactly its own rules.
+// rule is one iptables DROP rule in the INPUT chain. Every host is a loopback
+// address and every controller dials its peers from its own address, so a
+// rule on source and destination cuts exactly the traffic between two hosts;
+// loopback packets pass INPUT once, on delivery, so INPUT alone sees them all.
+type rule struct {
+	// Src is the source address matched ("" = any).
+	Src string
+	// Dst is the destination address matched; always set.
+	Dst string
+	// DPort is the TCP destination port matched (0 = any protocol and port).
+	DPort int
+	// Opened keeps the rule to packets of connections that Src opened
+	// (conntrack's original direction): Src can no longer reach Dst, while
+	// Dst's own connections to Src, whose answers also go from Src to Dst,
+	// are untouched. Without it a source rule would cut TCP both ways, as a
+	// connection needs packets in both directions.
+	Opened bool
+}
+
+// Whole-host and per-link rules.
+func hostRule(addr string) rule       { return rule{Dst: addr} }
+func linkRule(src, dst string) rule   { return rule{Src: src, Dst: dst} }
+func openedRule(src, dst string) rule { return rule{Src: src, Dst: dst, Opened: true} }
+func etcdRule(addr string) rule       { return rule{Dst: addr, DPort: GatewayEtcdPort} }
+
+// args is the iptables command line that inserts (op "-I") or deletes (op
+// "-D") the rule, tagged with the sandbox's comment.
+func (r rule) args(op, tag string) []string {
+	args := []string{"-w", op, "INPUT"}
+	if op == "-I" {
+		args = append(args, "1")
+	}
+	if r.Src != "" {
+		args = append(args, "-s", r.Src+"/32")
+	}
+	args = append(args, "-d", r.Dst+"/32")
+	if r.DPort != 0 {
+		args = append(args, "-p", "tcp", "--dport", strconv.Itoa(r.DPort))
+	}
+	if r.Opened {
+		args = append(args, "-m", "conntrack", "--ctdir", "ORIGINAL")
+	}
+	return append(args, "-m", "comment", "--comment", tag, "-j", "DROP")
+}
+
+// String says what the rule drops, for status and errors.
+func (r rule) String() string {
+	from := "any"
+	if r.Src != "" {
+		from = r.Src
+	}
+	s := fmt.Sprintf("%s -> %s", from, r.Dst)
+	if r.DPort != 0 {
+		s += fmt.Sprintf(":%d/tcp", r.DPort)
+	}
+	if r.Opened {
+		s += " (connections opened by " + r.Src + ")"
+	}
+	return s
+}
+
+// firewall adds and removes the iptables rules of the partition faults, each
+// tagged with a comment naming this sandbox so that Close removes exactly its
+// own rules.
 type firewall struct {
 	tag string
 
 	mu    sync.Mutex
-	rules map[string]bool // addresses with a rule in place
+	rules map[rule]bool // rules in place
 }
 
 func newFirewall(tag string) *firewall {
-	return &firewall{tag: tag, rules: map[string]bool{}}
+	return &firewall{tag: tag, rules: map[rule]bool{}}
 }
 
 // check reports why rules cannot be installed, or nil.
@@ -42,63 +106,89 @@ func (f *firewall) check(ctx context.Context) error {
 	return nil
 }
 
-func (f *firewall) ruleArgs(op, addr string) []string {
-	args := []string{"-w", op, "INPUT"}
-	if op == "-I" {
-		args = append(args, "1")
-	}
-	return append(args, "-d", addr+"/32", "-m", "comment", "--comment", f.tag, "-j", "DROP")
-}
-
-// drop installs the rule for addr; a rule already in place is kept.
-func (f *firewall) drop(ctx context.Context, addr string) error {
+// drop installs rules; a rule already in place is kept. It installs all of
+// them or none: a failure removes the ones this call added.
+func (f *firewall) drop(ctx context.Context, rules ...rule) error {
 	if err := f.check(ctx); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.rules[addr] {
-		return nil
+	var added []rule
+	for _, r := range rules {
+		if f.rules[r] {
+			continue
+		}
+		if err := f.iptables(ctx, "-I", r); err != nil {
+			for _, a := range added {
+				// Best effort: the rule stays listed if it cannot be removed, so Close retries it.
+				if f.iptables(ctx, "-D", a) == nil {
+					delete(f.rules, a)
+				}
+			}
+			return err
+		}
+		f.rules[r] = true
+		added = append(added, r)
 	}
-	if out, err := exec.CommandContext(ctx, "iptables", f.ruleArgs("-I", addr)...).CombinedOutput(); err != nil {
-		return fmt.Errorf("iptables drop %s: %w: %s", addr, err, strings.TrimSpace(string(out)))
-	}
-	f.rules[addr] = true
 	return nil
 }
 
-// allow removes the rule for addr, if any.
-func (f *firewall) allow(ctx context.Context, addr string) error {
+// allow removes rules, those not in place being skipped.
+func (f *firewall) allow(ctx context.Context, rules ...rule) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.rules[addr] {
-		return nil
+	var errs []error
+	for _, r := range rules {
+		if !f.rules[r] {
+			continue
+		}
+		if err := f.iptables(ctx, "-D", r); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		delete(f.rules, r)
 	}
-	if out, err := exec.CommandContext(ctx, "iptables", f.ruleArgs("-D", addr)...).CombinedOutput(); err != nil {
-		return fmt.Errorf("iptables allow %s: %w: %s", addr, err, strings.TrimSpace(string(out)))
+	return errors.Join(errs...)
+}
+
+// iptables runs one insert or delete; f.mu is held.
+func (f *firewall) iptables(ctx context.Context, op string, r rule) error {
+	if out, err := exec.CommandContext(ctx, "iptables", r.args(op, f.tag)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("iptables %s %s: %w: %s", op, r, err, strings.TrimSpace(string(out)))
 	}
-	delete(f.rules, addr)
 	return nil
 }
 
-// partitioned reports whether addr has a rule in place.
-func (f *firewall) partitioned(addr string) bool {
+// has reports whether r is in place.
+func (f *firewall) has(r rule) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.rules[addr]
+	return f.rules[r]
+}
+
+// partitioned reports whether addr is cut off whole (PartitionHost).
+func (f *firewall) partitioned(addr string) bool { return f.has(hostRule(addr)) }
+
+// list describes every rule in place, sorted.
+func (f *firewall) list() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, 0, len(f.rules))
+	for r := range f.rules {
+		out = append(out, r.String())
+	}
+	sort.Strings(out)
+	return out
 }
 
 // clear removes every rule this sandbox installed.
 func (f *firewall) clear(ctx context.Context) error {
 	f.mu.Lock()
-	addrs := make([]string, 0, len(f.rules))
-	for a := range f.rules {
-		addrs = append(addrs, a)
+	rules := make([]rule, 0, len(f.rules))
+	for r := range f.rules {
+		rules = append(rules, r)
 	}
 	f.mu.Unlock()
-	var errs []error
-	for _, a := range addrs {
-		errs = append(errs, f.allow(ctx, a))
-	}
-	return errors.Join(errs...)
+	return f.allow(ctx, rules...)
 }

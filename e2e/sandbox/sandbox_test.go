@@ -128,7 +128,33 @@ func TestSandboxHostFaults(t *testing.T) {
 		require.Error(t, dial(gw), "core2's gateway must be unreachable while partitioned")
 		require.NoError(t, sb.HealHost(ctx, "core2"))
 		require.NoError(t, dial(gw), "core2's gateway after healing")
-		require.NoError(t, sb.PartitionHost(ctx, "core2")) // left in place for Close to remove
+
+		// A pair cut is between two hosts only, a one-way cut in one
+		// direction only, and a cut from etcd is of the etcd gateway only.
+		core1, _ := sb.Host("core1")
+		health3 := fmt.Sprintf("%s:%d", core3.Addr, HealthPort)
+		health2 := fmt.Sprintf("%s:%d", core2.Addr, HealthPort)
+		require.Eventually(t, func() bool { return dialFrom(core1.Addr, health2) == nil && dialFrom(core1.Addr, health3) == nil },
+			20*time.Second, 50*time.Millisecond, "waiting for volfailover to listen on core2 and core3")
+		require.NoError(t, sb.PartitionPair(ctx, "core2", "core3"))
+		require.Error(t, dialFrom(core2.Addr, health3), "core2 must not reach core3")
+		require.NoError(t, dialFrom(core1.Addr, health3), "core1 still reaches core3")
+		require.NoError(t, sb.HealPair(ctx, "core2", "core3"))
+		require.NoError(t, sb.PartitionOneWay(ctx, "core2", "core3"))
+		require.Error(t, dialFrom(core2.Addr, health3), "core2 must not reach core3")
+		require.NoError(t, dialFrom(core3.Addr, health2), "core3 still reaches core2")
+		require.NoError(t, sb.HealOneWay(ctx, "core2", "core3"))
+		require.NoError(t, dialFrom(core2.Addr, health3), "core2 reaches core3 after the heal")
+		require.NoError(t, sb.PartitionFromEtcd(ctx, "core2"))
+		require.Error(t, dial(gw), "core2's etcd gateway must be unreachable")
+		require.NoError(t, dialFrom(core1.Addr, health2), "core2's /healthz stays reachable")
+		require.Equal(t, []string{"any -> " + core2.Addr + ":2379/tcp"}, sb.Status().Cuts)
+		require.NoError(t, sb.HealFromEtcd(ctx, "core2"))
+		require.NoError(t, dial(gw), "core2's etcd gateway after the heal")
+		require.ErrorContains(t, sb.PartitionPair(ctx, "core2", "core2"), "given twice")
+
+		require.NoError(t, sb.PartitionPair(ctx, "core1", "core3")) // left in place for Close to remove
+		require.NoError(t, sb.PartitionHost(ctx, "core2"))          // left in place for Close to remove
 	}
 
 	// Close leaves no process and no firewall rule behind.
