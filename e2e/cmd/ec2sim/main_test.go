@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/volfailover/volfailover/e2e/ec2sim"
 )
 
 func TestMain(m *testing.M) {
@@ -128,9 +130,13 @@ func TestServeAndShutdown(t *testing.T) {
 	require.Contains(t, string(body), "<volumeId>vol-0b1c2d3e</volumeId>")
 	require.Contains(t, string(body), "<status>attached</status>")
 
-	target, err := os.Readlink(filepath.Join(root, "hosts", "i-0a1b2c3d", "dev", "xvdb"))
+	// The default instance type is Nitro: the volume shows as an NVMe device,
+	// found by its ID under dev/disk/by-id.
+	target, err := filepath.EvalSymlinks(filepath.Join(root, "hosts", "i-0a1b2c3d", "dev", "disk", "by-id", ec2sim.NVMeByIDName("vol-0b1c2d3e")))
 	require.NoError(t, err, "seeded attachment linked under -root")
-	require.Equal(t, filepath.Join(root, "volumes", "vol-0b1c2d3e"), target)
+	want, err := filepath.EvalSymlinks(filepath.Join(root, "volumes", "vol-0b1c2d3e"))
+	require.NoError(t, err)
+	require.Equal(t, want, target)
 	client.CloseIdleConnections()
 
 	cancel()
