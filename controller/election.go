@@ -17,21 +17,9 @@ import (
 // shutdown the leadership is resigned and the lease revoked, so the registry
 // entry and the witness reports disappear at once.
 func (c *Controller) runSession(ctx context.Context) error {
-	ttl := int(c.o.SessionTTL / time.Second)
-	// The lease is granted under ctx, bounded by one TTL: an unreachable etcd
-	// must neither hold up a SIGTERM nor keep the agent silent (Run logs each
-	// failed attempt, with the endpoints, and tries again with backoff).
-	gctx, cancel := context.WithTimeout(ctx, c.o.SessionTTL)
-	lease, err := c.cli.Grant(gctx, int64(ttl))
-	cancel()
+	sess, err := c.newSession(ctx)
 	if err != nil {
-		return fmt.Errorf("waiting for etcd at %s: grant a session lease (ttl %ds): %w", strings.Join(c.cli.Endpoints(), ","), ttl, err)
-	}
-	// The session outlives ctx so that a clean shutdown can still resign and
-	// revoke; its keepalive stops in Close below.
-	sess, err := concurrency.NewSession(c.cli, concurrency.WithTTL(ttl), concurrency.WithLease(lease.ID), concurrency.WithContext(context.WithoutCancel(ctx)))
-	if err != nil {
-		return fmt.Errorf("new etcd session (ttl %ds): %w", ttl, err)
+		return err
 	}
 	defer c.closeSession(ctx, sess)
 	sctx, cancel := context.WithCancel(ctx)
@@ -75,6 +63,26 @@ func (c *Controller) runSession(ctx context.Context) error {
 	}()
 
 	return c.campaign(ctx, sctx, sess, el)
+}
+
+// newSession grants the session's lease under ctx, bounded by one TTL: an
+// unreachable etcd must neither hold up a SIGTERM nor keep the agent silent
+// (Run logs each failed attempt, with the endpoints, and tries again with
+// backoff). The session itself outlives ctx, so that a clean shutdown can
+// still resign and revoke; its keepalive stops in closeSession.
+func (c *Controller) newSession(ctx context.Context) (*concurrency.Session, error) {
+	ttl := int(c.o.SessionTTL / time.Second)
+	gctx, cancel := context.WithTimeout(ctx, c.o.SessionTTL)
+	lease, err := c.cli.Grant(gctx, int64(ttl))
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("waiting for etcd at %s: grant a session lease (ttl %ds): %w", strings.Join(c.cli.Endpoints(), ","), ttl, err)
+	}
+	sess, err := concurrency.NewSession(c.cli, concurrency.WithTTL(ttl), concurrency.WithLease(lease.ID), concurrency.WithContext(context.WithoutCancel(ctx)))
+	if err != nil {
+		return nil, fmt.Errorf("new etcd session (ttl %ds): %w", ttl, err)
+	}
+	return sess, nil
 }
 
 // closeSession ends a session: on a clean shutdown it records the departure

@@ -97,7 +97,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Device, "device", o.Device, "first device name an attach tries; then /dev/sdf../dev/sdp (never /dev/sd[a-e], /dev/xvd[a-e])")
 	fs.IntVar(&o.PostgresPort, "postgres-port", o.PostgresPort, "Postgres port probed on every owner host")
 	fs.StringVar(&f.fencePolicy, "fence-policy", string(o.FencePolicy), "stop-then-detach (stop with Force, detach at once, confirm the stop in the background) or strict (wait for stopped)")
-	fs.DurationVar(&o.Deadlines.Fence, "deadline-fence", o.Deadlines.Fence, "deadline of the fence step before it is paged")
+	fs.DurationVar(&o.Deadlines.Fence, "deadline-fence", o.Deadlines.Fence, "deadline of the fence step before it is paged; under the strict policy it must cover the owner's hard stop (AWS: seconds, up to minutes on a sick host), and for a switchover it bounds the wait for proof that Postgres stopped, after which the move becomes a failover")
 	fs.DurationVar(&o.Deadlines.FenceConfirm, "deadline-fence-confirm", o.Deadlines.FenceConfirm, "time allowed for a fenced owner to reach stopped")
 	fs.DurationVar(&o.Deadlines.Detach, "deadline-detach", o.Deadlines.Detach, "deadline of the detach step")
 	fs.DurationVar(&o.Deadlines.Attach, "deadline-attach", o.Deadlines.Attach, "deadline of the attach step")
