@@ -108,6 +108,9 @@ type stopWorker struct{ vol, why string }
 // failover: the owner is fenced and the volume force-detached.
 type escalate struct{ rec state.Record }
 
+// arm records that a volume's Postgres answered on its owner.
+type arm struct{ rec state.Armed }
+
 // launchUnit sets the unit of an attached volume launched again: the volume
 // and its metadata are in place, but nothing runs Postgres.
 type launchUnit struct{ vol, owner, machine, unit string }
@@ -135,6 +138,7 @@ func (a repairMetadata) volume() string { return a.vol }
 func (a detachStray) volume() string    { return a.rec.Volume }
 func (a dropSwitchover) volume() string { return a.vol }
 func (a launchUnit) volume() string     { return a.vol }
+func (a arm) volume() string            { return a.rec.Volume }
 func (a stopWorker) volume() string     { return a.vol }
 func (a escalate) volume() string       { return a.rec.Volume }
 func (a confirmStop) volume() string    { return a.rec.Volume }

@@ -62,6 +62,8 @@ func (l *leader) do(ctx context.Context, a action) error {
 		return l.dropSwitchover(ctx, a)
 	case launchUnit:
 		return l.launchUnit(ctx, a)
+	case arm:
+		return l.arm(ctx, a)
 	case stopWorker:
 		l.stopWorker(a)
 	case escalate:
@@ -238,6 +240,14 @@ func (l *leader) repairMetadata(ctx context.Context, a repairMetadata) error {
 		return fmt.Errorf("repair fleet metadata of %s: %w", a.vol, err)
 	}
 	l.log.Warn().Str("volume", a.vol).Str("instance", a.owner).Str("machine", a.machine).Interface("ops", a.ops).Msg("fleet metadata repaired")
+	return nil
+}
+
+func (l *leader) arm(ctx context.Context, a arm) error {
+	if err := l.guarded(ctx, "arm "+a.rec.Volume, clientv3.OpPut(l.c.keys.ArmedVolume(a.rec.Volume), a.rec.Encode())); err != nil {
+		return err
+	}
+	l.log.Info().Str("volume", a.rec.Volume).Str("instance", a.rec.Owner).Msg("volume armed: its Postgres answered on its owner")
 	return nil
 }
 

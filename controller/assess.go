@@ -38,7 +38,7 @@ func ownersOf(s *snapshot, last map[string]state.Owner) map[string]state.Owner {
 // are about owners, so a host that no longer owns a volume loses its history
 // (a revived former owner is a perfectly good target, and must not carry a
 // stale "dead" into its next spell as an owner).
-func assess(t *term, s *snapshot, probes map[string]error, policy health.Policy, leaderID string) {
+func assess(t *term, s *snapshot, probes map[string]probeResult, policy health.Policy, leaderID string) {
 	for _, m := range []map[string]int{t.failures, t.impaired} {
 		for id := range m {
 			if _, ok := s.owners[id]; !ok {
@@ -51,12 +51,14 @@ func assess(t *term, s *snapshot, probes map[string]error, policy health.Policy,
 			delete(t.logged, id)
 		}
 	}
-	for id, err := range probes {
-		if err != nil {
+	t.pgAnswered = make(map[string]bool, len(probes))
+	for id, r := range probes {
+		if r.err() != nil {
 			t.failures[id]++
 		} else {
 			t.failures[id] = 0
 		}
+		t.pgAnswered[id] = r.pg == nil
 	}
 	list := make([]state.Owner, 0, len(s.owners))
 	for _, o := range s.owners {

@@ -35,7 +35,8 @@ func fileReport(s *snapshot, witness string, reachable bool) {
 // judgeRounds runs rounds of assess with the leader's probe failing.
 func judgeRounds(s *snapshot, t *term, leader string, rounds int) health.Result {
 	for range rounds {
-		assess(t, s, map[string]error{pOwner: errors.New("leader cannot reach the owner")}, health.DefaultPolicy(), leader)
+		down := errors.New("leader cannot reach the owner")
+		assess(t, s, map[string]probeResult{pOwner: {pg: down, agent: down}}, health.DefaultPolicy(), leader)
 	}
 	return t.verdicts[pOwner]
 }
@@ -90,7 +91,7 @@ func TestAssessImpairedReadings(t *testing.T) {
 		inst.SystemStatus = v
 		s.instances[pOwner] = inst
 	}
-	ok := map[string]error{pOwner: nil}
+	ok := map[string]probeResult{pOwner: {}}
 	impaired("impaired")
 	assess(term, s, ok, health.DefaultPolicy(), leader)
 	require.Equal(t, health.VerdictSuspect, term.verdicts[pOwner].Verdict, "one reading: %s", term.verdicts[pOwner].Reason)

@@ -178,6 +178,7 @@ func TestProbeFailuresWithoutWitnessDoNotFailOver(t *testing.T) {
 	c := newCluster(t, clusterSpec{azs: fourInOneAZ, mutate: func(_ *host, o *Options) {
 		o.leaderProbe = func(state.Owner) error { return errors.New("leader partitioned from the owner") }
 	}})
+	c.arm() // served before the partition: only the missing witness holds the failover back
 	c.start()
 	c.waitVerdict(c.owner(), "suspect", 5*time.Second)
 	require.Never(t, func() bool { return c.journal() != nil || len(c.history()) > 0 }, 1500*time.Millisecond, 50*time.Millisecond,

@@ -351,8 +351,19 @@ func (c *cluster) start() {
 			return true
 		}
 		o, err := c.admin.Get(context.Background(), c.keys.Owners())
-		return err == nil && len(o.Kvs) == 1 && strings.Contains(string(o.Kvs[0].Value), c.owner().id)
-	}, 10*time.Second, 20*time.Millisecond, "waiting for every host to register and the owners list")
+		if err != nil || len(o.Kvs) != 1 || !strings.Contains(string(o.Kvs[0].Value), c.owner().id) {
+			return false
+		}
+		a, err := c.admin.Get(context.Background(), c.keys.ArmedVolume(testVolume), clientv3.WithCountOnly())
+		return err == nil && a.Count == 1
+	}, 10*time.Second, 20*time.Millisecond, "waiting for every host to register, the owners list, and the volume armed")
+}
+
+// arm records the volume as seen serving before the controllers start, for
+// tests whose leader never gets a Postgres answer from the owner.
+func (c *cluster) arm() {
+	c.t.Helper()
+	c.put(c.keys.ArmedVolume(testVolume), state.Armed{Volume: testVolume, Owner: c.owner().id, At: time.Now().UTC()}.Encode())
 }
 
 func (c *cluster) startHost(h *host, o Options) {

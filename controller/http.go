@@ -27,6 +27,9 @@ type VolumeView struct {
 	Paused string `json:"paused,omitempty"`
 	// Moving is the last completed step of an in-flight move ("" = none).
 	Moving string `json:"moving,omitempty"`
+	// Unarmed is true until the volume's Postgres has been seen answering on
+	// its owner; an unarmed volume is never failed over.
+	Unarmed bool `json:"unarmed,omitempty"`
 	// DeleteOnTermination is true when EC2 deletes the volume with its owner.
 	DeleteOnTermination bool `json:"deleteOnTermination,omitempty"`
 }

@@ -219,6 +219,7 @@ func TestOwnerSuspectPaged(t *testing.T) {
 			return nil
 		}
 	}})
+	c.arm()
 	c.start()
 	leader := c.leader()
 	c.waitVerdict(c.owner(), "suspect", 5*time.Second)

@@ -34,6 +34,7 @@ func plan(s *snapshot, t *term, o Options, now time.Time) []action {
 	p.suspects()
 	p.badOverrides()
 	for _, v := range s.volumes {
+		p.arming(v)
 		p.atRisk(v)
 		if t.busy(v.ID) {
 			p.moving(v)
@@ -188,6 +189,21 @@ func (p *planner) volume(v awsops.Volume) {
 	case owner != "":
 		p.owned(v, owner, paused)
 	}
+}
+
+// arming arms a volume the first time its Postgres answers the leader's
+// probe on its owner. Until then the volume is never failed over: on a first
+// deploy the agents may run before Postgres does, and an owner that has
+// never served is not a dead owner.
+func (p *planner) arming(v awsops.Volume) {
+	if _, armed := p.s.armed[v.ID]; armed {
+		return
+	}
+	owner, _, err := currentOwner(v)
+	if err != nil || owner == "" || !p.t.pgAnswered[owner] {
+		return
+	}
+	p.add(arm{rec: state.Armed{Volume: v.ID, Owner: owner, At: p.now.UTC()}})
 }
 
 // atRisk warns about a volume EC2 deletes when its owner is terminated
@@ -392,6 +408,12 @@ func (p *planner) owned(v awsops.Volume, owner, paused string) {
 // automatic failover is. preferred is a target to use if it is eligible;
 // drop removes the volume's switchover request in the same transaction.
 func (p *planner) failover(v awsops.Volume, from state.Endpoint, res health.Result, preferred string, drop bool) bool {
+	if _, armed := p.s.armed[v.ID]; !armed {
+		p.note("unarmed-dead/"+v.ID+"/"+from.Instance, zerolog.ErrorLevel, v.ID,
+			"owner is dead but its Postgres was never seen answering (volume unarmed): no failover",
+			map[string]string{"owner": from.Instance, "reason": res.Reason})
+		return false
+	}
 	if err, bad := p.s.badDamping[v.ID]; bad {
 		p.page(true, alert.Event{Kind: alert.KindFlapDamped, Severity: alert.SeverityCritical, DedupKey: "flap_damped/" + v.ID, Volume: v.ID, Instance: from.Instance,
 			Summary: fmt.Sprintf("%s: owner %s is dead but the damping record does not parse (%v): alert-only", v.ID, from.Instance, err)})

@@ -43,6 +43,7 @@ func newPlanWorld() *planWorld {
 	s := &snapshot{
 		now: pNow, keys: state.Keys{Prefix: o.KeyPrefix},
 		hosts: map[string]state.Host{}, reports: map[string][]state.Report{},
+		departed: map[string]state.Departed{},
 		ov:       state.Overrides{Paused: map[string]state.PauseOverride{}, Switchovers: map[string]state.SwitchoverOverride{}},
 		journals: map[string]*state.Record{}, badJournals: map[string]error{},
 		damping: map[string]state.Damping{}, badDamping: map[string]error{},
@@ -66,6 +67,7 @@ func newPlanWorld() *planWorld {
 	unit := fmt.Sprintf(o.UnitTemplate, pVol)
 	s.units = map[string]fleet.Unit{unit: {Name: unit, DesiredState: fleet.StateLaunched, CurrentState: fleet.StateLaunched, MachineID: pMachine(pOwner)}}
 	s.unitsOK = true
+	s.armed = map[string]state.Armed{pVol: {Volume: pVol, Owner: pOwner, At: pNow.Add(-time.Hour)}}
 	t := newTerm(o.Witnesses)
 	w := &planWorld{s: s, t: t, o: o}
 	w.verdict(health.VerdictAlive)
@@ -150,6 +152,8 @@ func describe(a action) string {
 		return "publish"
 	case confirmStop:
 		return "confirm " + a.rec.ID
+	case arm:
+		return "arm " + a.rec.Owner
 	case launchUnit:
 		return "launch " + a.unit
 	case detachStray:
@@ -367,6 +371,19 @@ func TestPlanTable(t *testing.T) {
 		// Issue 11, item 11: keys the schema has no place for.
 		{"stray key under the prefix: reported", func(w *planWorld) { w.s.unknownKeys = []string{"/volfailover/Pause"} },
 			[]string{"note unknown-key", "page bad_override trigger"}},
+		// Issue 15 §2: a first deploy must not fence anything.
+		{"dead owner of a volume never seen serving: reported, no failover", func(w *planWorld) {
+			w.verdict(dead)
+			delete(w.s.armed, pVol)
+		}, []string{"note unarmed-dead"}},
+		{"postgres answered on the owner of an unarmed volume: armed", func(w *planWorld) {
+			delete(w.s.armed, pVol)
+			w.t.pgAnswered = map[string]bool{pOwner: true}
+		}, []string{"arm " + pOwner}},
+		{"owner's agent answers but not its postgres: not armed", func(w *planWorld) {
+			delete(w.s.armed, pVol)
+			w.t.pgAnswered = map[string]bool{pOwner: false}
+		}, nil},
 		// Issue 12, item 7: DeleteOnTermination.
 		{"volume deleted on its owner's termination: warned", func(w *planWorld) {
 			w.attach(awsops.Attachment{InstanceID: pOwner, State: "attached", DeleteOnTermination: true})
@@ -405,6 +422,7 @@ func TestPlanOneTargetPerHost(t *testing.T) {
 	far.AZ = pAZ
 	w.s.hosts[pFar] = far
 	w.s.instances[pFar] = awsops.Instance{ID: pFar, AvailabilityZone: pAZ, PrivateIP: "10.0.0.4", State: "running"}
+	w.s.armed[second] = state.Armed{Volume: second, Owner: pFar, At: pNow.Add(-time.Hour)}
 	w.t.verdicts = map[string]health.Result{
 		pOwner: {Verdict: health.VerdictDead, Actionable: true},
 		pFar:   {Verdict: health.VerdictDead, Actionable: true},

@@ -39,26 +39,28 @@ func (l *leader) reconcile(ctx context.Context) error {
 }
 
 // probe runs the leader's own probe of every owner, all at once.
-func (l *leader) probe(ctx context.Context, owners map[string]state.Owner) map[string]error {
-	out := make(map[string]error, len(owners))
+func (l *leader) probe(ctx context.Context, owners map[string]state.Owner) map[string]probeResult {
+	out := make(map[string]probeResult, len(owners))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, o := range owners {
 		if o.PrivateIP == "" {
-			out[o.Instance] = fmt.Errorf("no private IP known for %s", o.Instance)
+			err := fmt.Errorf("no private IP known for %s", o.Instance)
+			out[o.Instance] = probeResult{pg: err, agent: err}
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var err error
+			var r probeResult
 			if l.c.o.leaderProbe != nil {
-				err = l.c.o.leaderProbe(o)
+				err := l.c.o.leaderProbe(o)
+				r = probeResult{pg: err, agent: err}
 			} else {
-				err = l.c.probeOwner(ctx, o, o.HealthURL)
+				r = l.c.probeOwner(ctx, o, o.HealthURL)
 			}
 			mu.Lock()
-			out[o.Instance] = err
+			out[o.Instance] = r
 			mu.Unlock()
 		}()
 	}
@@ -76,6 +78,8 @@ func (l *leader) observe(s *snapshot) {
 	suspects := 0
 	for _, v := range s.volumes {
 		view := VolumeView{Volume: v.ID, AZ: v.AvailabilityZone, Paused: s.ov.PausedReason(v.ID)}
+		_, armed := s.armed[v.ID]
+		view.Unarmed = !armed
 		for _, a := range v.Attachments {
 			if _, ok := stuck[a.State]; ok {
 				stuck[a.State]++

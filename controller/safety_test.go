@@ -279,3 +279,26 @@ func TestStuckAttachRetargets(t *testing.T) {
 	c.assertMovedTo(c.byID(rec.To.Instance))
 	require.Len(t, c.pager.openIncidents("attach_stuck/"), 1, "the stuck attach was paged")
 }
+
+// TestFirstDeployFencesNothing follows the deploy guide's order: the agents
+// start before Postgres, and the owner's own agent is not up yet either. The
+// owner has never served, so it is not a dead owner: nothing is fenced and
+// nothing moves, however long it stays so (issue 15 §2).
+func TestFirstDeployFencesNothing(t *testing.T) {
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ})
+	owner := c.owner()
+	owner.pg.Close()
+	for i, h := range c.hosts[:len(c.hosts)-1] {
+		c.startHost(h, c.options(h))
+		if i == 0 {
+			require.Eventually(t, h.ctrl.IsLeader, 10*time.Second, 10*time.Millisecond, "waiting for %s to lead", h.id)
+		}
+	}
+	c.waitVerdict(owner, "dead", 10*time.Second)
+	require.Never(t, func() bool { return c.ec2Calls("StopInstances") > 0 || c.journal() != nil },
+		2*time.Second, 50*time.Millisecond, "a volume never seen serving was moved")
+	st := getStatus(t, c.leader())
+	require.Len(t, st.Volumes, 1)
+	require.True(t, st.Volumes[0].Unarmed, "status says the volume is unarmed")
+	require.Equal(t, owner.id, c.ec2.VolumeAttachments(testVolume)[0].InstanceID, "the volume stayed on its owner")
+}

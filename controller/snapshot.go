@@ -28,6 +28,7 @@ type snapshot struct {
 	keys        state.Keys
 	hosts       map[string]state.Host
 	departed    map[string]state.Departed
+	armed       map[string]state.Armed
 	reports     map[string][]state.Report // owner → reports
 	ov          state.Overrides
 	unknownKeys []string
@@ -56,7 +57,7 @@ type snapshot struct {
 
 // etcdRead is the round's etcd transaction, each result by name.
 type etcdRead struct {
-	hosts, departed, witness, pause, volumes, journal, damping, owners []*mvccpb.KeyValue
+	hosts, departed, armed, witness, pause, volumes, journal, damping, owners []*mvccpb.KeyValue
 	unknown                                                            [][]*mvccpb.KeyValue
 }
 
@@ -117,7 +118,8 @@ func (l *leader) read(ctx context.Context) (*snapshot, error) {
 func newSnapshot(now time.Time, k state.Keys) *snapshot {
 	return &snapshot{
 		now: now, keys: k,
-		hosts: map[string]state.Host{}, departed: map[string]state.Departed{}, reports: map[string][]state.Report{},
+		hosts: map[string]state.Host{}, departed: map[string]state.Departed{}, armed: map[string]state.Armed{},
+		reports: map[string][]state.Report{},
 		journals: map[string]*state.Record{}, badJournals: map[string]error{},
 		damping: map[string]state.Damping{}, badDamping: map[string]error{},
 		prevOwners: map[string]state.Owner{}, instances: map[string]awsops.Instance{},
@@ -137,6 +139,7 @@ func (l *leader) readEtcd(ctx context.Context) (etcdRead, error) {
 	}{
 		{&er.hosts, clientv3.OpGet(k.Hosts(), clientv3.WithPrefix())},
 		{&er.departed, clientv3.OpGet(k.Departed(), clientv3.WithPrefix())},
+		{&er.armed, clientv3.OpGet(k.Armed(), clientv3.WithPrefix())},
 		{&er.witness, clientv3.OpGet(k.Witness(), clientv3.WithPrefix())},
 		{&er.pause, clientv3.OpGet(k.Pause())},
 		{&er.volumes, clientv3.OpGet(k.Volumes(), clientv3.WithPrefix())},
@@ -187,6 +190,14 @@ func (s *snapshot) fromEtcd(er etcdRead, log zerolog.Logger) {
 		if d, err := k.ParseDeparted(kv); err == nil {
 			s.departed[d.Instance] = d
 		}
+	}
+	for _, kv := range er.armed {
+		a, err := k.ParseArmed(kv)
+		if err != nil {
+			log.Warn().Err(err).Msg("ignoring arming record: the volume counts as unarmed")
+			continue
+		}
+		s.armed[a.Volume] = a
 	}
 	for _, kv := range er.witness {
 		rep, err := k.ParseReport(kv)

@@ -21,6 +21,9 @@ type term struct {
 	seen map[string]bool
 	// verdicts is each owner's verdict of the latest round.
 	verdicts map[string]health.Result
+	// pgAnswered holds the owners whose Postgres answered the leader's probe
+	// in the latest round: what arms a volume.
+	pgAnswered map[string]bool
 	// impaired counts each owner's consecutive EC2 readings with an impaired
 	// status check.
 	impaired map[string]int

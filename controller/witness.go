@@ -138,7 +138,7 @@ func (w *witness) round(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := w.c.timeProbe(labelWitness, func() error { return w.c.probeOwner(ctx, j.owner, j.url) })
+			err := w.c.timeProbe(labelWitness, func() error { return w.c.probeOwner(ctx, j.owner, j.url).err() })
 			results[i] = state.Report{Owner: j.owner.Instance, Witness: w.c.o.InstanceID, Reachable: err == nil, At: w.c.clk.Now().UTC()}
 			if err != nil {
 				results[i].Detail = err.Error()
@@ -214,25 +214,41 @@ func (w *witness) publish(ctx context.Context, results []state.Report) {
 	}
 }
 
+// probeResult is one probe of an owner host: its Postgres and its agent.
+type probeResult struct {
+	pg, agent error
+}
+
+// err is the probe's outcome for the verdict: the host counts as reachable
+// when either answered (a crashed Postgres on a live host is fleet's to
+// restart, not a reason to move the volume).
+func (r probeResult) err() error {
+	if r.pg == nil || r.agent == nil {
+		return nil
+	}
+	return fmt.Errorf("%v; %v", r.pg, r.agent)
+}
+
 // probeOwner is one probe of an owner host: the Postgres wire probe and the
-// owner agent's /healthz run together; the host counts as reachable when
-// either answers (a crashed Postgres on a live host is fleet's to restart,
-// not a reason to move the volume).
-func (c *Controller) probeOwner(ctx context.Context, o state.Owner, healthURL string) error {
+// owner agent's /healthz run together.
+func (c *Controller) probeOwner(ctx context.Context, o state.Owner, healthURL string) probeResult {
 	ctx, cancel := context.WithTimeout(ctx, c.o.ProbeTimeout)
 	defer cancel()
 	addr := net.JoinHostPort(o.PrivateIP, strconv.Itoa(c.o.PostgresPort))
 	pgErr := make(chan error, 1)
 	go func() { pgErr <- c.timeProbe(labelPostgres, func() error { return c.pg.Probe(ctx, addr) }) }()
-	httpErr := fmt.Errorf("no health URL registered")
+	r := probeResult{agent: fmt.Errorf("agent: no health URL registered")}
 	if healthURL != "" {
-		httpErr = c.timeProbe(labelHealthz, func() error { return c.http.Probe(ctx, healthURL) })
+		if err := c.timeProbe(labelHealthz, func() error { return c.http.Probe(ctx, healthURL) }); err != nil {
+			r.agent = fmt.Errorf("agent %s: %w", healthURL, err)
+		} else {
+			r.agent = nil
+		}
 	}
-	perr := <-pgErr
-	if perr == nil || httpErr == nil {
-		return nil
+	if err := <-pgErr; err != nil {
+		r.pg = fmt.Errorf("postgres %s: %w", addr, err)
 	}
-	return fmt.Errorf("postgres %s: %v; agent %s: %v", addr, perr, healthURL, httpErr)
+	return r
 }
 
 // timeProbe runs one probe and records its latency and failure under label.

@@ -17,6 +17,7 @@ type schemaEntry struct {
 // a human or a tool that got the layout wrong.
 func (k Keys) schema() []schemaEntry {
 	return []schemaEntry{
+		{k.Armed(), true},
 		{k.Damping(), true},
 		{k.Departed(), true},
 		{k.Election() + "/", true},
