@@ -58,7 +58,7 @@ type snapshot struct {
 // etcdRead is the round's etcd transaction, each result by name.
 type etcdRead struct {
 	hosts, departed, armed, witness, pause, volumes, journal, damping, owners []*mvccpb.KeyValue
-	unknown                                                            [][]*mvccpb.KeyValue
+	unknown                                                                   [][]*mvccpb.KeyValue
 }
 
 // fleetRead is the round's fleet view; a failed list leaves its part unknown.
@@ -119,7 +119,7 @@ func newSnapshot(now time.Time, k state.Keys) *snapshot {
 	return &snapshot{
 		now: now, keys: k,
 		hosts: map[string]state.Host{}, departed: map[string]state.Departed{}, armed: map[string]state.Armed{},
-		reports: map[string][]state.Report{},
+		reports:  map[string][]state.Report{},
 		journals: map[string]*state.Record{}, badJournals: map[string]error{},
 		damping: map[string]state.Damping{}, badDamping: map[string]error{},
 		prevOwners: map[string]state.Owner{}, instances: map[string]awsops.Instance{},
