@@ -181,8 +181,7 @@ func TestProbeFailuresWithoutWitnessDoNotFailOver(t *testing.T) {
 	c.arm() // served before the partition: only the missing witness holds the failover back
 	c.start()
 	c.waitVerdict(c.owner(), "suspect", 5*time.Second)
-	require.Never(t, func() bool { return c.journal() != nil || len(c.history()) > 0 }, 1500*time.Millisecond, 50*time.Millisecond,
-		"no failover may start on the leader's probes alone")
+	c.never(func() bool { return c.journal() != nil || len(c.history()) > 0 }, 1500*time.Millisecond, "no failover may start on the leader's probes alone")
 	res := c.leader().ctrl.Verdicts()[c.owner().id]
 	require.Contains(t, res.Reason, "probe", "verdict reason names the failed probes")
 	require.Zero(t, c.ec2Mutations(), "EC2 mutations")
@@ -203,8 +202,7 @@ func TestPauseHonoured(t *testing.T) {
 			c.start()
 			c.kill(c.owner())
 			c.waitVerdict(c.owner(), "dead", 5*time.Second)
-			require.Never(t, func() bool { return c.journal() != nil || len(c.history()) > 0 }, time.Second, 50*time.Millisecond,
-				"no failover while paused")
+			c.never(func() bool { return c.journal() != nil || len(c.history()) > 0 }, time.Second, "no failover while paused")
 			require.Zero(t, c.ec2Mutations(), "EC2 mutations while paused")
 			_, err := c.admin.Delete(context.Background(), tt.key(c.keys))
 			require.NoError(t, err)
@@ -230,8 +228,7 @@ func TestPauseHoldsMoveInProgress(t *testing.T) {
 	c.kill(c.owner())
 	require.Eventually(t, func() bool { r := c.journal(); return r != nil && r.Step == state.StepDetached }, 10*time.Second, 20*time.Millisecond,
 		"waiting for the move to reach detached")
-	require.Never(t, func() bool { r := c.journal(); return r == nil || r.Step != state.StepDetached }, time.Second, 50*time.Millisecond,
-		"the paused move must not advance")
+	c.never(func() bool { r := c.journal(); return r == nil || r.Step != state.StepDetached }, time.Second, "the paused move must not advance")
 	require.Zero(t, c.ec2Calls("AttachVolume"), "no attach while paused")
 	_, err := c.admin.Delete(context.Background(), c.keys.VolumePause(testVolume))
 	require.NoError(t, err)
@@ -284,8 +281,7 @@ func TestMalformedOverridePausesAndReports(t *testing.T) {
 	c.kill(c.owner())
 	c.waitVerdict(c.owner(), "dead", 5*time.Second)
 	require.Eventually(t, func() bool { return c.pager.has(alert.KindBadOverride) }, 5*time.Second, 20*time.Millisecond, "waiting for the bad_override page")
-	require.Never(t, func() bool { return c.journal() != nil || len(c.history()) > 0 }, time.Second, 50*time.Millisecond,
-		"no action while an override does not parse")
+	c.never(func() bool { return c.journal() != nil || len(c.history()) > 0 }, time.Second, "no action while an override does not parse")
 	require.Zero(t, c.ec2Mutations(), "EC2 mutations")
 }
 
@@ -332,8 +328,7 @@ func TestCooldownStopsSecondFailover(t *testing.T) {
 	c.kill(second)
 	c.waitVerdict(second, "dead", 10*time.Second)
 	require.Eventually(t, func() bool { return c.pager.has(alert.KindFlapDamped) }, 5*time.Second, 20*time.Millisecond, "waiting for the flap_damped page")
-	require.Never(t, func() bool { return c.journal() != nil || len(c.history()) > 1 }, time.Second, 50*time.Millisecond,
-		"no second automatic failover within the cooldown")
+	c.never(func() bool { return c.journal() != nil || len(c.history()) > 1 }, time.Second, "no second automatic failover within the cooldown")
 	require.Equal(t, 1, c.ec2Calls("AttachVolume"), "AttachVolume calls")
 }
 
@@ -354,7 +349,7 @@ func TestDryRunMutatesNothing(t *testing.T) {
 	require.True(t, rec.DryRun, "record marked dry-run")
 	require.Equal(t, state.StepPlanned, rec.Step)
 	require.Equal(t, c.owner().id, rec.From.Instance)
-	require.Never(t, func() bool { return c.journal() != nil }, 500*time.Millisecond, 50*time.Millisecond, "dry-run starts no failover")
+	c.never(func() bool { return c.journal() != nil }, 500*time.Millisecond, "dry-run starts no failover")
 	require.Zero(t, c.ec2Mutations(), "EC2 mutations in dry-run")
 	require.Equal(t, fleetBefore, c.fleetMutations(), "fleet mutations in dry-run")
 }

@@ -359,6 +359,19 @@ func (c *cluster) start() {
 	}, 10*time.Second, 20*time.Millisecond, "waiting for every host to register, the owners list, and the volume armed")
 }
 
+// never requires cond to stay false for d, polling every 50 ms in the
+// test's own goroutine. require.Never runs cond in a goroutine of its own
+// and can return while a call is still in flight; cond here reads etcd with
+// require, which must not fail after the test has ended.
+func (c *cluster) never(cond func() bool, d time.Duration, msg string, args ...any) {
+	c.t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			c.t.Fatalf("condition became true, want it to stay false: "+msg, args...)
+		}
+	}
+}
+
 // arm records the volume as seen serving before the controllers start, for
 // tests whose leader never gets a Postgres answer from the owner.
 func (c *cluster) arm() {

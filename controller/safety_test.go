@@ -295,8 +295,7 @@ func TestFirstDeployFencesNothing(t *testing.T) {
 		}
 	}
 	c.waitVerdict(owner, "dead", 10*time.Second)
-	require.Never(t, func() bool { return c.ec2Calls("StopInstances") > 0 || c.journal() != nil },
-		2*time.Second, 50*time.Millisecond, "a volume never seen serving was moved")
+	c.never(func() bool { return c.ec2Calls("StopInstances") > 0 || c.journal() != nil }, 2*time.Second, "a volume never seen serving was moved")
 	st := getStatus(t, c.leader())
 	require.Len(t, st.Volumes, 1)
 	require.True(t, st.Volumes[0].Unarmed, "status says the volume is unarmed")
