@@ -34,12 +34,9 @@ type note struct {
 	fields map[string]string
 }
 
-// page hands an event to the pager, once per term when once is set. A trigger
-// opens its dedup key in the term, a resolve closes it.
-type page struct {
-	once string
-	ev   alert.Event
-}
+// page hands an event to the pager. A trigger opens its dedup key in the
+// term, a resolve closes it.
+type page struct{ ev alert.Event }
 
 // logVerdict logs an owner's verdict when it changed since the last one logged.
 type logVerdict struct {

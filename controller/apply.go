@@ -113,9 +113,6 @@ func (l *leader) note(a note) {
 
 // sendPage pages and remembers which incidents this term has open.
 func (l *leader) sendPage(ctx context.Context, a page) {
-	if a.once != "" {
-		l.t.done[a.once] = true
-	}
 	switch a.ev.Action {
 	case alert.ActionResolve:
 		delete(l.t.open, a.ev.DedupKey)
@@ -211,6 +208,7 @@ func (l *leader) abandon(ctx context.Context, a abandonMove) error {
 		return err
 	}
 	delete(l.t.lost, rec.Volume)
+	resolveOpen(ctx, l, &rec, "move abandoned", func(string) bool { return true })
 	l.c.m.failovers.WithLabelValues(ResultAbandoned, string(rec.Kind)).Inc()
 	l.log.Error().Str("volume", rec.Volume).Str("failover_id", rec.ID).Str("step", string(a.step)).Str("to", rec.To.Instance).
 		Str("reason", rec.Abandoned).Msg("move abandoned: its target died")
@@ -313,17 +311,26 @@ func (l *leader) confirmStop(ctx context.Context, a confirmStop) {
 	l.spawn(func() {
 		defer l.report(ctx, report{kind: reportConfirmExit, volume: rec.Volume, record: state.Record{ID: rec.ID}})
 		wctx, cancel := context.WithTimeout(ctx, a.left)
-		defer cancel()
 		err := l.c.ec2.WaitStopped(wctx, rec.From.Instance)
-		switch {
-		case err == nil:
+		cancel()
+		if err == nil {
 			log.Info().Msg("fence confirmed: old owner stopped")
-		case ctx.Err() != nil:
-		default:
-			log.Error().Err(err).Msg("fence NOT confirmed: old owner did not stop in time")
-			l.page(ctx, alert.Event{Kind: alert.KindFenceUnconfirmed, Severity: alert.SeverityCritical, DedupKey: "fence_unconfirmed/" + rec.ID,
-				Volume: rec.Volume, Instance: rec.From.Instance, FailoverID: rec.ID,
-				Summary: fmt.Sprintf("%s: old owner %s did not reach stopped within %s of the forced stop: %v", rec.Volume, rec.From.Instance, l.c.o.Deadlines.FenceConfirm, err)})
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		key := "fence_unconfirmed/" + rec.ID
+		log.Error().Err(err).Msg("fence NOT confirmed: old owner did not stop in time")
+		l.page(ctx, alert.Event{Kind: alert.KindFenceUnconfirmed, Severity: alert.SeverityCritical, DedupKey: key,
+			Volume: rec.Volume, Instance: rec.From.Instance, FailoverID: rec.ID,
+			Summary: fmt.Sprintf("%s: old owner %s did not reach stopped within %s of the forced stop: %v", rec.Volume, rec.From.Instance, l.c.o.Deadlines.FenceConfirm, err)})
+		// Keep watching for as long as this term lasts: the incident ends
+		// when the old owner is seen stopped.
+		if err := l.c.ec2.WaitStopped(ctx, rec.From.Instance); err == nil {
+			log.Info().Msg("old owner stopped at last: fence confirmed")
+			l.page(ctx, alert.Event{Kind: alert.KindFenceUnconfirmed, Action: alert.ActionResolve, Severity: alert.SeverityCritical, DedupKey: key,
+				Volume: rec.Volume, Instance: rec.From.Instance, FailoverID: rec.ID, Summary: fmt.Sprintf("%s: old owner %s stopped", rec.Volume, rec.From.Instance)})
 		}
 	})
 }

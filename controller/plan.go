@@ -25,7 +25,7 @@ import (
 // decision table (pause × switchover × damping × verdict × journal ×
 // attachment) testable as plain tables.
 func plan(s *snapshot, t *term, o Options, now time.Time) []action {
-	p := &planner{s: s, t: t, o: o, now: now, reserved: maps.Clone(s.reserved), holders: holdersOf(s.volumes)}
+	p := &planner{s: s, t: t, o: o, now: now, reserved: maps.Clone(s.reserved), holders: holdersOf(s.volumes), raised: map[string]bool{}}
 	if p.reserved == nil {
 		p.reserved = map[string]string{}
 	}
@@ -43,6 +43,7 @@ func plan(s *snapshot, t *term, o Options, now time.Time) []action {
 		p.volume(v)
 	}
 	p.confirmations()
+	p.settle()
 	return p.out
 }
 
@@ -57,7 +58,9 @@ type planner struct {
 	reserved map[string]string
 	// holders is instance → the managed volume attached to it.
 	holders map[string]string
-	out     []action
+	// raised holds the dedup keys of the conditions that hold this round.
+	raised map[string]bool
+	out    []action
 }
 
 func (p *planner) add(a action) { p.out = append(p.out, a) }
@@ -70,19 +73,62 @@ func (p *planner) note(once string, level zerolog.Level, vol, msg string, fields
 	p.add(note{once: once, level: level, vol: vol, msg: msg, fields: fields})
 }
 
-// page adds a page; with once, only if this term has not given it.
-func (p *planner) page(once bool, ev alert.Event) {
-	key := ""
-	if once {
-		key = "page/" + ev.DedupKey
-		if p.t.done[key] {
-			return
-		}
-	}
+// page adds a page. A trigger opens its dedup key in the term, a resolve
+// closes it (apply keeps the term's record).
+func (p *planner) page(ev alert.Event) {
 	if ev.Action == "" {
 		ev.Action = alert.ActionTrigger
 	}
-	p.add(page{once: key, ev: ev})
+	p.add(page{ev: ev})
+}
+
+// conditionPages are the dedup-key prefixes of pages about a condition the
+// planner judges every round: triggered while it holds, resolved the first
+// round it no longer does, so no page of an ended condition stays open.
+var conditionPages = []string{"no_target/", "flap_damped/", "bad_override/", "unknown_key/", "stale_switchover/", "bad_journal/"}
+
+// raise pages a condition that holds this round, once while it stays open.
+func (p *planner) raise(ev alert.Event) {
+	p.raised[ev.DedupKey] = true
+	if !p.t.open[ev.DedupKey] {
+		p.page(ev)
+	}
+}
+
+// settle resolves the open condition pages no round raised this time.
+func (p *planner) settle() {
+	for _, key := range sortedKeys(p.t.open) {
+		if p.raised[key] || !slices.ContainsFunc(conditionPages, func(pre string) bool { return strings.HasPrefix(key, pre) }) {
+			continue
+		}
+		kind, subject, _ := strings.Cut(key, "/")
+		p.page(alert.Event{Kind: conditionKind(kind), Action: alert.ActionResolve, Severity: alert.SeverityInfo, DedupKey: key,
+			Volume: p.volumeOfKey(subject), Summary: fmt.Sprintf("%s %s: the condition has ended", kind, subject)})
+	}
+}
+
+// conditionKind is the page kind of a condition page's key prefix.
+func conditionKind(prefix string) alert.Kind {
+	switch prefix {
+	case "no_target":
+		return alert.KindNoTarget
+	case "flap_damped":
+		return alert.KindFlapDamped
+	case "bad_journal":
+		return alert.KindStepOverdue
+	}
+	return alert.KindBadOverride
+}
+
+// volumeOfKey names the volume a condition page's subject is about, if any.
+func (p *planner) volumeOfKey(subject string) string {
+	if strings.HasPrefix(subject, "vol-") {
+		return subject
+	}
+	if vol, _, err := p.s.keys.ParseVolumeKey(subject); err == nil {
+		return vol
+	}
+	return ""
 }
 
 // publish writes the owners list when it differs from what etcd holds.
@@ -120,12 +166,12 @@ func (p *planner) suspects() {
 		key := "owner_suspect/" + owner
 		switch {
 		case res.Verdict == health.VerdictAlive && p.t.open[key]:
-			p.page(false, p.suspectEvent(owner, alert.ActionResolve, "owner "+owner+" is alive again", res))
+			p.page(p.suspectEvent(owner, alert.ActionResolve, "owner "+owner+" is alive again", res))
 		case res.Verdict != health.VerdictSuspect || p.t.open[key]:
 		default:
 			since := p.t.suspectSince[owner]
 			if p.now.Sub(since) >= p.o.SuspectPageAfter {
-				p.page(false, p.suspectEvent(owner, alert.ActionTrigger,
+				p.page(p.suspectEvent(owner, alert.ActionTrigger,
 					fmt.Sprintf("owner %s suspect for %s (not acted on): %s", owner, p.now.Sub(since).Round(100*time.Millisecond), res.Reason), res))
 			}
 		}
@@ -133,7 +179,7 @@ func (p *planner) suspects() {
 	for _, key := range sortedKeys(p.t.open) {
 		owner, ok := strings.CutPrefix(key, "owner_suspect/")
 		if _, judged := p.t.verdicts[owner]; ok && !judged {
-			p.page(false, p.suspectEvent(owner, alert.ActionResolve, "host "+owner+" holds no managed volume any more", health.Result{}))
+			p.page(p.suspectEvent(owner, alert.ActionResolve, "host "+owner+" holds no managed volume any more", health.Result{}))
 		}
 	}
 }
@@ -154,14 +200,14 @@ func (p *planner) badOverrides() {
 	for _, key := range p.s.unknownKeys {
 		p.note("unknown-key/"+key, zerolog.ErrorLevel, "", "key under the prefix is not part of volfailover's schema: nothing reads it",
 			map[string]string{"key": key})
-		p.page(true, alert.Event{Kind: alert.KindBadOverride, Severity: alert.SeverityWarning, DedupKey: "unknown_key/" + key,
+		p.raise(alert.Event{Kind: alert.KindBadOverride, Severity: alert.SeverityWarning, DedupKey: "unknown_key/" + key,
 			Summary: fmt.Sprintf("key %s is not part of volfailover's schema and is ignored: if it was meant as an override, it is not in force", key)})
 	}
 	for _, b := range p.s.ov.Bad {
 		vol, _, _ := p.s.keys.ParseVolumeKey(b.Key)
 		p.note("bad-override-log/"+b.Key+"/"+b.Err.Error(), zerolog.ErrorLevel, vol,
 			"override does not parse: what it names is paused", map[string]string{"key": b.Key, "error": b.Err.Error()})
-		p.page(true, alert.Event{Kind: alert.KindBadOverride, Severity: alert.SeverityWarning, DedupKey: "bad_override/" + b.Key, Volume: vol,
+		p.raise(alert.Event{Kind: alert.KindBadOverride, Severity: alert.SeverityWarning, DedupKey: "bad_override/" + b.Key, Volume: vol,
 			Summary: fmt.Sprintf("override %s does not parse, treated as pause: %v", b.Key, b.Err)})
 	}
 }
@@ -170,7 +216,7 @@ func (p *planner) badOverrides() {
 func (p *planner) volume(v awsops.Volume) {
 	if err, bad := p.s.badJournals[v.ID]; bad {
 		p.note("bad-journal/"+v.ID, zerolog.ErrorLevel, v.ID, "journal record does not parse; volume left alone", map[string]string{"error": err.Error()})
-		p.page(true, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "bad_journal/" + v.ID,
+		p.raise(alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "bad_journal/" + v.ID,
 			Volume: v.ID, Summary: fmt.Sprintf("journal record of %s does not parse; volfailover will not touch the volume: %v", v.ID, err)})
 		return
 	}
@@ -221,13 +267,13 @@ func (p *planner) atRisk(v awsops.Volume) {
 	}
 	switch {
 	case len(risky) > 0 && !p.t.open[key]:
-		p.page(false, alert.Event{Kind: alert.KindVolumeAtRisk, Severity: alert.SeverityWarning, DedupKey: key, Volume: v.ID, Instance: risky[0],
+		p.page(alert.Event{Kind: alert.KindVolumeAtRisk, Severity: alert.SeverityWarning, DedupKey: key, Volume: v.ID, Instance: risky[0],
 			Summary: fmt.Sprintf("%s has DeleteOnTermination set on %s: terminating that instance deletes the database. "+
 				"Clear it (volfailover run --fix-delete-on-termination, or aws ec2 modify-instance-attribute)", v.ID, strings.Join(risky, ", "))})
 		p.note("delete-on-termination/"+v.ID, zerolog.WarnLevel, v.ID, "volume is deleted when its owner is terminated (DeleteOnTermination)",
 			map[string]string{"instance": risky[0]})
 	case len(risky) == 0 && p.t.open[key]:
-		p.page(false, alert.Event{Kind: alert.KindVolumeAtRisk, Action: alert.ActionResolve, Severity: alert.SeverityWarning, DedupKey: key, Volume: v.ID,
+		p.page(alert.Event{Kind: alert.KindVolumeAtRisk, Action: alert.ActionResolve, Severity: alert.SeverityWarning, DedupKey: key, Volume: v.ID,
 			Summary: fmt.Sprintf("%s: DeleteOnTermination cleared", v.ID)})
 	}
 }
@@ -415,14 +461,14 @@ func (p *planner) failover(v awsops.Volume, from state.Endpoint, res health.Resu
 		return false
 	}
 	if err, bad := p.s.badDamping[v.ID]; bad {
-		p.page(true, alert.Event{Kind: alert.KindFlapDamped, Severity: alert.SeverityCritical, DedupKey: "flap_damped/" + v.ID, Volume: v.ID, Instance: from.Instance,
+		p.raise(alert.Event{Kind: alert.KindFlapDamped, Severity: alert.SeverityCritical, DedupKey: "flap_damped/" + v.ID, Volume: v.ID, Instance: from.Instance,
 			Summary: fmt.Sprintf("%s: owner %s is dead but the damping record does not parse (%v): alert-only", v.ID, from.Instance, err)})
 		return false
 	}
 	d := p.damper()
 	ok, flapping, why := d.Allow(p.now, p.s.damping[v.ID])
 	if !ok {
-		p.page(true, alert.Event{Kind: alert.KindFlapDamped, Severity: alert.SeverityCritical, DedupKey: "flap_damped/" + v.ID, Volume: v.ID, Instance: from.Instance,
+		p.raise(alert.Event{Kind: alert.KindFlapDamped, Severity: alert.SeverityCritical, DedupKey: "flap_damped/" + v.ID, Volume: v.ID, Instance: from.Instance,
 			Summary: fmt.Sprintf("%s: owner %s is dead but no automatic failover: %s", v.ID, from.Instance, why),
 			Details: map[string]any{"signals": res.Signals, "flapping": flapping}})
 		p.note("damped/"+v.ID+"/"+from.Instance, zerolog.ErrorLevel, v.ID, "owner is dead; failover damped",
@@ -450,7 +496,7 @@ func (p *planner) failover(v awsops.Volume, from state.Endpoint, res health.Resu
 func (p *planner) supersede(v awsops.Volume, from state.Endpoint, sw state.SwitchoverOverride, res health.Result) {
 	why := fmt.Sprintf("owner %s died with a switchover to %s pending (%s): failing over instead; the request is removed", from.Instance, sw.To, sw.Reason)
 	p.note("stale-switchover/"+v.ID, zerolog.WarnLevel, v.ID, "switchover request superseded by a failover", map[string]string{"to": sw.To, "reason": why})
-	p.page(true, alert.Event{Kind: alert.KindBadOverride, Severity: alert.SeverityWarning, DedupKey: "stale_switchover/" + v.ID, Volume: v.ID,
+	p.raise(alert.Event{Kind: alert.KindBadOverride, Severity: alert.SeverityWarning, DedupKey: "stale_switchover/" + v.ID, Volume: v.ID,
 		Instance: from.Instance, Summary: fmt.Sprintf("%s: %s", v.ID, why)})
 	if !p.failover(v, from, res, sw.To, true) && !p.o.DryRun {
 		p.add(dropSwitchover{vol: v.ID, why: why})
@@ -577,11 +623,11 @@ func (p *planner) unit(v awsops.Volume, owner, machine string) {
 		p.add(launchUnit{vol: v.ID, owner: owner, machine: machine, unit: name})
 	case u.CurrentState == fleet.StateLaunched && u.MachineID == machine:
 		if p.t.open[key] {
-			p.page(false, alert.Event{Kind: alert.KindStepOverdue, Action: alert.ActionResolve, Severity: alert.SeverityCritical, DedupKey: key,
+			p.page(alert.Event{Kind: alert.KindStepOverdue, Action: alert.ActionResolve, Severity: alert.SeverityCritical, DedupKey: key,
 				Volume: v.ID, Instance: owner, Summary: fmt.Sprintf("%s: %s runs on %s again", v.ID, name, owner)})
 		}
 	case launched && !p.t.open[key] && p.now.Sub(since) > p.o.Deadlines.Reschedule:
-		p.page(false, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: key, Volume: v.ID, Instance: owner,
+		p.page(alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: key, Volume: v.ID, Instance: owner,
 			Summary: fmt.Sprintf("%s: %s was launched again at %s but fleet has not started it on %s (machine %s): Postgres is down",
 				v.ID, name, since.UTC().Format(time.RFC3339), owner, machine)})
 	}
@@ -591,7 +637,7 @@ func (p *planner) unit(v awsops.Volume, owner, machine string) {
 func (p *planner) noTarget(v awsops.Volume, from string, err error) {
 	p.note("no_target_log/"+v.ID, zerolog.ErrorLevel, v.ID, "NO FAILOVER TARGET: volume left where it is",
 		map[string]string{"owner": from, "error": err.Error()})
-	p.page(true, alert.Event{Kind: alert.KindNoTarget, Severity: alert.SeverityCritical, DedupKey: "no_target/" + v.ID, Volume: v.ID, Instance: from,
+	p.raise(alert.Event{Kind: alert.KindNoTarget, Severity: alert.SeverityCritical, DedupKey: "no_target/" + v.ID, Volume: v.ID, Instance: from,
 		Summary: fmt.Sprintf("%s needs a new host but none is eligible: %v", v.ID, err)})
 }
 
@@ -687,6 +733,7 @@ func cloneRecord(rec *state.Record) state.Record {
 	r := *rec
 	r.Timeline = slices.Clone(rec.Timeline)
 	r.PreviousTargets = slices.Clone(rec.PreviousTargets)
+	r.OpenPages = maps.Clone(rec.OpenPages)
 	return r
 }
 

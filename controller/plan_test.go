@@ -437,14 +437,19 @@ func TestPlanOneTargetPerHost(t *testing.T) {
 	require.Len(t, targets, 2, "both volumes should move")
 }
 
-// TestPlanPageOnce: a page given once this term is not planned again.
-func TestPlanPageOnce(t *testing.T) {
+// TestPlanConditionPages: a condition is paged once while it holds and its
+// page is resolved the first round it no longer does.
+func TestPlanConditionPages(t *testing.T) {
 	w := newPlanWorld().verdict(health.VerdictDead)
 	w.s.badDamping[pVol] = fmt.Errorf("bad")
 	acts := w.plan()
 	require.Equal(t, []string{"page flap_damped trigger"}, decisions(acts))
-	w.t.done[acts[len(acts)-1].(page).once] = true
-	require.Empty(t, decisions(w.plan()))
+	w.t.open[acts[len(acts)-1].(page).ev.DedupKey] = true
+	require.Empty(t, decisions(w.plan()), "still damped: not paged again")
+	delete(w.s.badDamping, pVol)
+	w.s.damping[pVol] = state.Damping{Failovers: []time.Time{pNow.Add(-time.Hour)}}
+	require.Equal(t, []string{"start failover " + pOwner + "->" + pPeerB, "page flap_damped resolve"}, decisions(w.plan()),
+		"the failover started: the damping page resolved")
 }
 
 // TestPlanConfirmsInheritedFence: a record fenced under the default policy by

@@ -54,6 +54,8 @@ func TestPermanentStepErrorPagesAtOnce(t *testing.T) {
 	c.ec2.Disarm(deny)
 	rec := c.waitDone(1, 15*time.Second)
 	c.assertMovedTo(c.byID(rec.To.Instance))
+	require.Eventually(t, func() bool { return len(c.pager.openIncidents("step_failed/")) == 0 }, 5*time.Second, 20*time.Millisecond,
+		"waiting for the step_failed page to resolve once the step was done (issue 15 §3)")
 }
 
 // TestStrayAttachmentAdopted: the volume turns up attached to an eligible
@@ -277,7 +279,15 @@ func TestStuckAttachRetargets(t *testing.T) {
 	require.NotEqual(t, first, rec.To.Instance, "moved to another target")
 	require.Contains(t, rec.PreviousTargets, first)
 	c.assertMovedTo(c.byID(rec.To.Instance))
-	require.Len(t, c.pager.openIncidents("attach_stuck/"), 1, "the stuck attach was paged")
+	triggered := false
+	c.pager.mu.Lock()
+	for _, ev := range c.pager.events {
+		triggered = triggered || (strings.HasPrefix(ev.DedupKey, "attach_stuck/") && ev.Action == alert.ActionTrigger)
+	}
+	c.pager.mu.Unlock()
+	require.True(t, triggered, "the stuck attach was paged")
+	require.Eventually(t, func() bool { return len(c.pager.openIncidents("attach_stuck/")) == 0 }, 5*time.Second, 20*time.Millisecond,
+		"waiting for the stuck-attach page to resolve once the move completed")
 }
 
 // TestFirstDeployFencesNothing follows the deploy guide's order: the agents

@@ -67,7 +67,9 @@ func (w *worker) stopOwner(ctx context.Context) (string, error) {
 // operator chose to wait for stopped.
 func (w *worker) detachOnlyFence(ctx context.Context, err error) string {
 	r := w.r
-	w.l.page(ctx, alert.Event{Kind: alert.KindFenceUnconfirmed, Severity: alert.SeverityCritical, DedupKey: "fence_refused/" + r.ID,
+	// The incident is the stop confirmation's: it resolves when the old
+	// owner is seen stopped.
+	w.l.page(ctx, alert.Event{Kind: alert.KindFenceUnconfirmed, Severity: alert.SeverityCritical, DedupKey: "fence_unconfirmed/" + r.ID,
 		Volume: r.Volume, Instance: r.From.Instance, FailoverID: r.ID,
 		Summary: fmt.Sprintf("%s: old owner %s refuses to stop (%v); fencing by the forced detach alone. Stop it by hand: it may still run Postgres clients against a volume it no longer has", r.Volume, r.From.Instance, err)})
 	return "stop refused: detach-only fence"
@@ -165,7 +167,7 @@ func (w *worker) plainDetach(ctx context.Context) (string, error) {
 	skipped, err := w.detach(ctx, false)
 	if errors.Is(err, awsops.ErrStuck) {
 		r := w.r
-		w.l.page(ctx, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "detach_stuck/" + r.ID,
+		w.trigger(ctx, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "detach_stuck/" + r.ID + "/" + string(state.StepDetached),
 			Volume: r.Volume, Instance: r.From.Instance, FailoverID: r.ID,
 			Summary: fmt.Sprintf("switchover of %s: %s does not let go of the volume (%v). Make sure Postgres has stopped and the volume is unmounted there; "+
 				"the detach is retried. To hold the move meanwhile: volfailover pause --volume %s. If the host is unhealthy, stop it: the move then becomes a failover",
@@ -266,7 +268,7 @@ func (w *worker) unstick(ctx context.Context, why string) error {
 	if err != nil {
 		return fmt.Errorf("force-detach stuck attachment of %s from %s: %w", r.Volume, r.To.Instance, err)
 	}
-	w.l.page(ctx, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "attach_stuck/" + r.ID + "/" + r.To.Instance,
+	w.trigger(ctx, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "attach_stuck/" + r.ID + "/" + r.To.Instance,
 		Volume: r.Volume, Instance: r.To.Instance, FailoverID: r.ID,
 		Summary: fmt.Sprintf("%s of %s: %s; force-detached, choosing another target", r.Kind, r.Volume, why)})
 	return &targetLostError{why: why}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -23,6 +24,34 @@ type worker struct {
 	l   *leader
 	r   *state.Record
 	log zerolog.Logger
+}
+
+// trigger pages ev and records its dedup key in the move's record, until
+// the condition ends: the step it is about resolves it when it completes,
+// the move's end resolves the rest.
+func (w *worker) trigger(ctx context.Context, ev alert.Event) {
+	if w.r.OpenPages == nil {
+		w.r.OpenPages = map[string]string{}
+	}
+	w.r.OpenPages[ev.DedupKey] = string(ev.Kind)
+	w.l.page(ctx, ev)
+}
+
+// resolve resolves the move's open pages whose dedup key passes match.
+func (w *worker) resolve(ctx context.Context, why string, match func(key string) bool) {
+	resolveOpen(ctx, w.l, w.r, why, match)
+}
+
+// resolveOpen resolves r's open pages whose dedup key passes match.
+func resolveOpen(ctx context.Context, l *leader, r *state.Record, why string, match func(key string) bool) {
+	for _, key := range sortedKeys(r.OpenPages) {
+		if !match(key) {
+			continue
+		}
+		l.page(ctx, alert.Event{Kind: alert.Kind(r.OpenPages[key]), Action: alert.ActionResolve, Severity: alert.SeverityInfo, DedupKey: key,
+			Volume: r.Volume, FailoverID: r.ID, Summary: fmt.Sprintf("%s of %s: %s", r.Kind, r.Volume, why)})
+		delete(r.OpenPages, key)
+	}
 }
 
 func (w *worker) run(ctx context.Context) error {
@@ -78,6 +107,7 @@ func (w *worker) step(ctx context.Context, s state.Step, spec stepSpec) (bool, e
 		now := c.clk.Now().UTC()
 		switch out := classify(skipped, err); out {
 		case outcomeDone, outcomeSkipped:
+			w.resolve(ctx, "step "+string(s)+" done", func(key string) bool { return strings.HasSuffix(key, "/"+string(s)) })
 			st.End, st.Error, st.Skipped, st.Leader = now, "", skipped, c.o.InstanceID
 			w.r.Step, w.r.Updated = s, now
 			if err := w.l.j.update(ctx, w.r); err != nil {
@@ -91,6 +121,10 @@ func (w *worker) step(ctx context.Context, s state.Step, spec stepSpec) (bool, e
 		case outcomeTargetLost:
 			var lost *targetLostError
 			errors.As(err, &lost)
+			st.Error, w.r.Updated = err.Error(), now
+			if err := w.l.j.update(ctx, w.r); err != nil { // keeps the pages this attempt opened
+				return false, err
+			}
 			w.l.report(ctx, report{kind: reportTargetLost, volume: w.r.Volume, record: *w.r, lost: lostTarget{why: lost.why, stray: lost.stray}})
 			log.Warn().Err(err).Msg("target lost; handing the move back to the planner")
 			return false, nil
@@ -145,7 +179,7 @@ func (w *worker) attempt(ctx context.Context, spec stepSpec, deadline time.Durat
 
 func (w *worker) pageOverdue(ctx context.Context, s state.Step, deadline time.Duration, err error) {
 	r := w.r
-	w.l.page(ctx, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "step_overdue/" + r.ID + "/" + string(s),
+	w.trigger(ctx, alert.Event{Kind: alert.KindStepOverdue, Severity: alert.SeverityCritical, DedupKey: "step_overdue/" + r.ID + "/" + string(s),
 		Volume: r.Volume, Instance: r.From.Instance, FailoverID: r.ID,
 		Summary: fmt.Sprintf("%s of %s: step %s past its %s deadline, still retrying: %v", r.Kind, r.Volume, s, deadline, err),
 		Details: map[string]any{"timeline": r.Timeline}})
@@ -153,7 +187,7 @@ func (w *worker) pageOverdue(ctx context.Context, s state.Step, deadline time.Du
 
 func (w *worker) pageFailed(ctx context.Context, s state.Step, err error) {
 	r := w.r
-	w.l.page(ctx, alert.Event{Kind: alert.KindStepFailed, Severity: alert.SeverityCritical, DedupKey: "step_failed/" + r.ID + "/" + string(s),
+	w.trigger(ctx, alert.Event{Kind: alert.KindStepFailed, Severity: alert.SeverityCritical, DedupKey: "step_failed/" + r.ID + "/" + string(s),
 		Volume: r.Volume, Instance: r.From.Instance, FailoverID: r.ID,
 		Summary: fmt.Sprintf("%s of %s: step %s failed and no retry can mend it (retrying every %s until fixed): %v", r.Kind, r.Volume, s, w.l.c.o.RetryMax, err),
 		Details: map[string]any{"timeline": r.Timeline, "error": err.Error()}})
@@ -175,6 +209,7 @@ func (w *worker) finish(ctx context.Context) error {
 	if err := w.l.j.finish(ctx, r, extra...); err != nil {
 		return err
 	}
+	w.resolve(ctx, "move completed", func(string) bool { return true })
 	w.log.Warn().Str("to", r.To.Instance).Dur("took", now.Sub(r.Created)).Msg("move completed")
 	c.m.failovers.WithLabelValues(ResultCompleted, string(r.Kind)).Inc()
 	c.m.failoverDur.WithLabelValues(string(r.Kind)).Observe(now.Sub(r.Created).Seconds())

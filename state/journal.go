@@ -119,8 +119,12 @@ type Record struct {
 	// Abandoned says why the move was given up (its target died after the
 	// attach); the record went to the history unfinished and the next round
 	// decides afresh. "" = not abandoned.
-	Abandoned string       `json:"abandoned,omitempty"`
-	Timeline  []StepRecord `json:"timeline"`
+	Abandoned string `json:"abandoned,omitempty"`
+	// OpenPages are the incidents this move triggered and has not resolved,
+	// dedup key → page kind. They travel with the record, so whichever
+	// worker or leader sees a condition end resolves its page.
+	OpenPages map[string]string `json:"openPages,omitempty"`
+	Timeline  []StepRecord      `json:"timeline"`
 	// Rev is the etcd CreateRevision of the journal key the record was read
 	// at or created with (0 when unknown, e.g. a history record). The leader
 	// guards every update with it, so it never overwrites a record that was
