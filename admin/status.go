@@ -28,6 +28,19 @@ type Status struct {
 	LastMoves  []state.Record  `json:"lastMoves"`
 	Damping    []DampingStatus `json:"damping"`
 	Unreadable []BadKey        `json:"unreadable"`
+	// Versions groups the registered hosts by volfailover version, the most
+	// common first. More than one entry means a rolling upgrade is under way
+	// (or stalled), and MixedVersions says so for scripts and alerts.
+	Versions      []VersionCount `json:"versions"`
+	MixedVersions bool           `json:"mixedVersions"`
+}
+
+// VersionCount is how many registered hosts run one version.
+type VersionCount struct {
+	// Version is what the host registered; "unknown" for a host that
+	// registered none (a build older than the field).
+	Version string   `json:"version"`
+	Hosts   []string `json:"hosts"`
 }
 
 // Leader is the holder of the election key.
@@ -108,7 +121,8 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	now := a.now()
 	s := &Status{Time: now.UTC(), Prefix: k.Prefix, Revision: resp.Header.Revision,
 		Hosts: []state.Host{}, Volumes: []VolumeStatus{}, Overrides: []Override{},
-		InFlight: []state.Record{}, LastMoves: []state.Record{}, Damping: []DampingStatus{}, Unreadable: []BadKey{}}
+		InFlight: []state.Record{}, LastMoves: []state.Record{}, Damping: []DampingStatus{}, Unreadable: []BadKey{},
+		Versions: []VersionCount{}}
 	bad := func(key []byte, err error) {
 		s.Unreadable = append(s.Unreadable, BadKey{Key: string(key), Error: err.Error()})
 	}
@@ -124,6 +138,8 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 		}
 		s.Hosts = append(s.Hosts, h)
 	}
+	s.Versions = versions(s.Hosts)
+	s.MixedVersions = len(s.Versions) > 1
 	vols := map[string]*VolumeStatus{}
 	vol := func(id string) *VolumeStatus {
 		if v, ok := vols[id]; ok {
@@ -245,4 +261,32 @@ func (a *Admin) override(kv *mvccpb.KeyValue, volume, name string, now time.Time
 		o.State = StateExpired
 	}
 	return o
+}
+
+// UnknownVersion stands for a registration without a version.
+const UnknownVersion = "unknown"
+
+// versions groups the hosts by the version they registered, the most common
+// first (ties by version), so a rolling upgrade shows how far it got.
+func versions(hosts []state.Host) []VersionCount {
+	by := map[string][]string{}
+	for _, h := range hosts {
+		v := h.Version
+		if v == "" {
+			v = UnknownVersion
+		}
+		by[v] = append(by[v], h.Instance)
+	}
+	out := make([]VersionCount, 0, len(by))
+	for v, ids := range by {
+		sort.Strings(ids)
+		out = append(out, VersionCount{Version: v, Hosts: ids})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if len(out[i].Hosts) != len(out[j].Hosts) {
+			return len(out[i].Hosts) > len(out[j].Hosts)
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out
 }
