@@ -49,7 +49,9 @@ func (a *Admin) Abort(ctx context.Context, volume, reason string) (AbortResult, 
 	if err != nil {
 		return res, etcdErr("read switchover and journal of "+volume, err)
 	}
-	get := func(i int) *clientv3.GetResponse { return (*clientv3.GetResponse)(resp.Responses[i].GetResponseRange()) }
+	get := func(i int) *clientv3.GetResponse {
+		return (*clientv3.GetResponse)(resp.Responses[i].GetResponseRange())
+	}
 	sw, journal, pause := get(0).Kvs, get(1).Kvs, get(2).Kvs
 
 	if len(journal) == 0 {

@@ -96,6 +96,20 @@ type DampingStatus struct {
 type BadKey struct {
 	Key   string `json:"key"`
 	Error string `json:"error"`
+	// Value is the start of the raw value (up to MaxBadValue bytes), so an
+	// operator can read what is wrong without etcdctl.
+	Value string `json:"value,omitempty"`
+}
+
+// MaxBadValue bounds the raw value BadKey keeps.
+const MaxBadValue = 4096
+
+// badKey describes a value that does not parse.
+func badKey(key, value []byte, err error) BadKey {
+	if len(value) > MaxBadValue {
+		value = value[:MaxBadValue]
+	}
+	return BadKey{Key: string(key), Error: err.Error(), Value: strings.ToValidUTF8(string(value), "?")}
 }
 
 // Status reads everything in one Txn, so the snapshot is consistent.
@@ -123,8 +137,8 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 		Hosts: []state.Host{}, Volumes: []VolumeStatus{}, Overrides: []Override{},
 		InFlight: []state.Record{}, LastMoves: []state.Record{}, Damping: []DampingStatus{}, Unreadable: []BadKey{},
 		Versions: []VersionCount{}}
-	bad := func(key []byte, err error) {
-		s.Unreadable = append(s.Unreadable, BadKey{Key: string(key), Error: err.Error()})
+	bad := func(kv *mvccpb.KeyValue, err error) {
+		s.Unreadable = append(s.Unreadable, badKey(kv.Key, kv.Value, err))
 	}
 
 	if kvs := get(0); len(kvs) == 1 {
@@ -133,7 +147,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(1) {
 		h, err := k.ParseHost(kv)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		s.Hosts = append(s.Hosts, h)
@@ -151,7 +165,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	if kvs := get(2); len(kvs) == 1 {
 		owners, err := state.ParseOwners(kvs[0].Value)
 		if err != nil {
-			bad(kvs[0].Key, err)
+			bad(kvs[0], err)
 		}
 		for _, o := range owners {
 			v := vol(o.Volume)
@@ -162,7 +176,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(3) {
 		r, err := k.ParseReport(kv)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		reports[r.Owner] = append(reports[r.Owner], r)
@@ -187,7 +201,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(6) {
 		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		s.InFlight = append(s.InFlight, *rec)
@@ -197,7 +211,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(7) {
 		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		if prev, ok := last[rec.Volume]; !ok || rec.ID > prev.ID {
@@ -215,7 +229,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(8) {
 		d, err := state.ParseDamping(kv.Value)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		s.Damping = append(s.Damping, DampingStatus{Volume: strings.TrimPrefix(string(kv.Key), k.Damping()), Failovers: d.Failovers})
