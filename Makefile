@@ -12,6 +12,15 @@ STRESS_JSON  ?= $(BIN_DIR)/stress.json
 STRESS_TIMEOUT ?= 4h
 # Latency profile of the emulated cloud for demo and sandbox: instant or aws-typical.
 PROFILE   ?= instant
+# What a build says it is: `volfailover --version`, the build_info metric and
+# each host's registration show these. VERSION is the nearest tag (with the
+# commits since and -dirty), REVISION the full commit.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.revision=$(REVISION)
+# Where `make release` puts the binaries and their checksums, and for which platforms.
+DIST_DIR  ?= dist
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
 
 .DEFAULT_GOAL := help
 
@@ -22,7 +31,18 @@ help: ## list the targets
 .PHONY: build
 build: ## build every binary into ./bin
 	@mkdir -p $(BIN_DIR)
-	$(GO) build -o $(BIN_DIR)/ ./cmd/... ./e2e/cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/ ./cmd/... ./e2e/cmd/...
+
+.PHONY: release
+release: ## static volfailover binaries for RELEASE_PLATFORMS (linux/amd64, linux/arm64) and SHA256SUMS in ./dist
+	@rm -rf $(DIST_DIR) && mkdir -p $(DIST_DIR)
+	@set -e; for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; out=$(DIST_DIR)/volfailover-$(VERSION)-$$os-$$arch; \
+		echo "build $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$out ./cmd/volfailover; \
+	done
+	cd $(DIST_DIR) && sha256sum volfailover-* > SHA256SUMS
+	@cat $(DIST_DIR)/SHA256SUMS
 
 .PHONY: test
 test: ## run unit and integration tests with the race detector

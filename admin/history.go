@@ -32,7 +32,7 @@ func (a *Admin) History(ctx context.Context, volume string) (*History, error) {
 	for _, kv := range resp.Kvs {
 		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err != nil {
-			h.Unreadable = append(h.Unreadable, BadKey{Key: string(kv.Key), Error: err.Error()})
+			h.Unreadable = append(h.Unreadable, badKey(kv.Key, kv.Value, err))
 			continue
 		}
 		h.Records = append(h.Records, *rec)

@@ -35,6 +35,9 @@ type WriteResult struct {
 	Revision int64 `json:"revision"`
 	// Notes are things the operator should know (another pause still in force…).
 	Notes []string `json:"notes,omitempty"`
+	// Warnings are signs the operator may have meant something else (a
+	// volume nobody in the cluster knows); the write was still done.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Pause writes a global or per-volume pause. The value is checked with
@@ -70,16 +73,60 @@ func (a *Admin) Pause(ctx context.Context, r PauseRequest) (WriteResult, error) 
 	if _, inForce, err := state.ParsePause(b, now); err != nil || !inForce {
 		return WriteResult{}, fmt.Errorf("pause value %s would not be in force (err %v): not written", b, err)
 	}
-	resp, err := a.cli.Txn(ctx).Then(clientv3.OpPut(key, string(b), clientv3.WithPrevKV())).Commit()
+	// The reads before the put say whether the cluster knows the volume; a
+	// pause of a mistyped ID would otherwise protect nothing, silently.
+	ops := []clientv3.Op{clientv3.OpPut(key, string(b), clientv3.WithPrevKV())}
+	if r.Volume != "" {
+		ops = append(a.knownOps(r.Volume), ops...)
+	}
+	resp, err := a.cli.Txn(ctx).Then(ops...).Commit()
 	if err != nil {
 		return WriteResult{}, etcdErr("write pause "+key, err)
 	}
 	res := WriteResult{Key: key, Value: string(b), Revision: resp.Header.Revision}
-	if prev := resp.Responses[0].GetResponsePut().GetPrevKv(); prev != nil {
+	put := resp.Responses[len(ops)-1].GetResponsePut()
+	if prev := put.GetPrevKv(); prev != nil {
 		res.Previous = string(prev.Value)
 		res.Notes = append(res.Notes, "replaced the previous pause "+describe(prev.Value))
 	}
+	if r.Volume != "" && !a.known(r.Volume, resp) {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("volume %s is unknown to the cluster: no journal, history, override, damping record or owners-list entry mentions it; check the ID (the pause was written anyway)", r.Volume))
+	}
 	return res, nil
+}
+
+// knownOps are the reads known looks at, to run first in a Txn.
+func (a *Admin) knownOps(volume string) []clientv3.Op {
+	k := a.keys
+	return []clientv3.Op{
+		clientv3.OpGet(k.JournalVolume(volume), clientv3.WithCountOnly()),
+		clientv3.OpGet(k.HistoryVolume(volume), clientv3.WithPrefix(), clientv3.WithCountOnly()),
+		clientv3.OpGet(k.Volumes()+volume+"/", clientv3.WithPrefix(), clientv3.WithCountOnly()),
+		clientv3.OpGet(k.DampingVolume(volume), clientv3.WithCountOnly()),
+		clientv3.OpGet(k.Owners()),
+	}
+}
+
+// known reports whether the answers to knownOps (the first responses of
+// resp) mention volume anywhere.
+func (a *Admin) known(volume string, resp *clientv3.TxnResponse) bool {
+	for i := range 4 {
+		if resp.Responses[i].GetResponseRange().GetCount() > 0 {
+			return true
+		}
+	}
+	if kvs := resp.Responses[4].GetResponseRange().GetKvs(); len(kvs) == 1 {
+		owners, err := state.ParseOwners(kvs[0].Value)
+		if err != nil {
+			return true // unreadable: do not cry wolf about what it might hold
+		}
+		for _, o := range owners {
+			if o.Volume == volume {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Resume deletes a global ("" volume) or per-volume pause. Deleting a key

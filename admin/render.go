@@ -58,6 +58,13 @@ func RenderStatus(w io.Writer, s *Status) error {
 		}
 		_ = t.Flush()
 	}
+	if s.MixedVersions {
+		var parts []string
+		for _, v := range s.Versions {
+			parts = append(parts, fmt.Sprintf("%s on %d (%s)", v.Version, len(v.Hosts), strings.Join(v.Hosts, ", ")))
+		}
+		fmt.Fprintf(&b, "mixed versions: %s; finish (or roll back) the upgrade\n", strings.Join(parts, "; "))
+	}
 
 	fmt.Fprintf(&b, "\nVOLUMES (%d)\n", len(s.Volumes))
 	if len(s.Volumes) > 0 {

@@ -28,6 +28,19 @@ type Status struct {
 	LastMoves  []state.Record  `json:"lastMoves"`
 	Damping    []DampingStatus `json:"damping"`
 	Unreadable []BadKey        `json:"unreadable"`
+	// Versions groups the registered hosts by volfailover version, the most
+	// common first. More than one entry means a rolling upgrade is under way
+	// (or stalled), and MixedVersions says so for scripts and alerts.
+	Versions      []VersionCount `json:"versions"`
+	MixedVersions bool           `json:"mixedVersions"`
+}
+
+// VersionCount is how many registered hosts run one version.
+type VersionCount struct {
+	// Version is what the host registered; "unknown" for a host that
+	// registered none (a build older than the field).
+	Version string   `json:"version"`
+	Hosts   []string `json:"hosts"`
 }
 
 // Leader is the holder of the election key.
@@ -83,6 +96,20 @@ type DampingStatus struct {
 type BadKey struct {
 	Key   string `json:"key"`
 	Error string `json:"error"`
+	// Value is the start of the raw value (up to MaxBadValue bytes), so an
+	// operator can read what is wrong without etcdctl.
+	Value string `json:"value,omitempty"`
+}
+
+// MaxBadValue bounds the raw value BadKey keeps.
+const MaxBadValue = 4096
+
+// badKey describes a value that does not parse.
+func badKey(key, value []byte, err error) BadKey {
+	if len(value) > MaxBadValue {
+		value = value[:MaxBadValue]
+	}
+	return BadKey{Key: string(key), Error: err.Error(), Value: strings.ToValidUTF8(string(value), "?")}
 }
 
 // Status reads everything in one Txn, so the snapshot is consistent.
@@ -108,9 +135,10 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	now := a.now()
 	s := &Status{Time: now.UTC(), Prefix: k.Prefix, Revision: resp.Header.Revision,
 		Hosts: []state.Host{}, Volumes: []VolumeStatus{}, Overrides: []Override{},
-		InFlight: []state.Record{}, LastMoves: []state.Record{}, Damping: []DampingStatus{}, Unreadable: []BadKey{}}
-	bad := func(key []byte, err error) {
-		s.Unreadable = append(s.Unreadable, BadKey{Key: string(key), Error: err.Error()})
+		InFlight: []state.Record{}, LastMoves: []state.Record{}, Damping: []DampingStatus{}, Unreadable: []BadKey{},
+		Versions: []VersionCount{}}
+	bad := func(kv *mvccpb.KeyValue, err error) {
+		s.Unreadable = append(s.Unreadable, badKey(kv.Key, kv.Value, err))
 	}
 
 	if kvs := get(0); len(kvs) == 1 {
@@ -119,11 +147,13 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(1) {
 		h, err := k.ParseHost(kv)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		s.Hosts = append(s.Hosts, h)
 	}
+	s.Versions = versions(s.Hosts)
+	s.MixedVersions = len(s.Versions) > 1
 	vols := map[string]*VolumeStatus{}
 	vol := func(id string) *VolumeStatus {
 		if v, ok := vols[id]; ok {
@@ -135,7 +165,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	if kvs := get(2); len(kvs) == 1 {
 		owners, err := state.ParseOwners(kvs[0].Value)
 		if err != nil {
-			bad(kvs[0].Key, err)
+			bad(kvs[0], err)
 		}
 		for _, o := range owners {
 			v := vol(o.Volume)
@@ -146,7 +176,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(3) {
 		r, err := k.ParseReport(kv)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		reports[r.Owner] = append(reports[r.Owner], r)
@@ -171,7 +201,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(6) {
 		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		s.InFlight = append(s.InFlight, *rec)
@@ -181,7 +211,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(7) {
 		rec, err := state.ParseRecord(kv.Value, kv.CreateRevision)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		if prev, ok := last[rec.Volume]; !ok || rec.ID > prev.ID {
@@ -199,7 +229,7 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	for _, kv := range get(8) {
 		d, err := state.ParseDamping(kv.Value)
 		if err != nil {
-			bad(kv.Key, err)
+			bad(kv, err)
 			continue
 		}
 		s.Damping = append(s.Damping, DampingStatus{Volume: strings.TrimPrefix(string(kv.Key), k.Damping()), Failovers: d.Failovers})
@@ -245,4 +275,32 @@ func (a *Admin) override(kv *mvccpb.KeyValue, volume, name string, now time.Time
 		o.State = StateExpired
 	}
 	return o
+}
+
+// UnknownVersion stands for a registration without a version.
+const UnknownVersion = "unknown"
+
+// versions groups the hosts by the version they registered, the most common
+// first (ties by version), so a rolling upgrade shows how far it got.
+func versions(hosts []state.Host) []VersionCount {
+	by := map[string][]string{}
+	for _, h := range hosts {
+		v := h.Version
+		if v == "" {
+			v = UnknownVersion
+		}
+		by[v] = append(by[v], h.Instance)
+	}
+	out := make([]VersionCount, 0, len(by))
+	for v, ids := range by {
+		sort.Strings(ids)
+		out = append(out, VersionCount{Version: v, Hosts: ids})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if len(out[i].Hosts) != len(out[j].Hosts) {
+			return len(out[i].Hosts) > len(out[j].Hosts)
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out
 }

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,6 +43,9 @@ const (
 	KindBadOverride       Kind = "bad_override"
 	KindOwnerSuspect      Kind = "owner_suspect"
 	KindVolumeAtRisk      Kind = "volume_at_risk"
+	// KindPagingFailed is sent by the Outbox itself, through the other sinks,
+	// while one sink keeps failing: a page nobody receives must not go unseen.
+	KindPagingFailed Kind = "paging_failed"
 )
 
 // Limits PagerDuty enforces; the webhook keeps the same ones so both sinks agree.
@@ -55,7 +59,33 @@ const (
 var knownKinds = map[Kind]bool{
 	KindFailoverStarted: true, KindFailoverCompleted: true, KindStepOverdue: true, KindStepFailed: true,
 	KindNoTarget: true, KindFenceUnconfirmed: true, KindFlapDamped: true,
-	KindBadOverride: true, KindOwnerSuspect: true, KindVolumeAtRisk: true,
+	KindBadOverride: true, KindOwnerSuspect: true, KindVolumeAtRisk: true, KindPagingFailed: true,
+}
+
+// Kinds lists every kind, sorted, so that docs and tests can check that each
+// one has a runbook entry.
+func Kinds() []Kind {
+	out := make([]Kind, 0, len(knownKinds))
+	for k := range knownKinds {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DefaultRunbookURL is the operations runbook of this project; each page
+// kind has an entry there whose anchor is the kind's name.
+const DefaultRunbookURL = "https://github.com/volfailover/volfailover/blob/main/docs/operations.md"
+
+// RunbookLink is the runbook entry of kind under base (a page of
+// docs/operations.md, wherever the operator publishes it): base#kind.
+// "" when base is empty.
+func RunbookLink(base string, kind Kind) string {
+	if base == "" {
+		return ""
+	}
+	base, _, _ = strings.Cut(base, "#")
+	return base + "#" + string(kind)
 }
 
 // Event is one page: what happened, to which volume, and the evidence.

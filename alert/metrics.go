@@ -16,36 +16,56 @@ const (
 
 // metrics are the outbox's Prometheus series.
 type metrics struct {
-	pages *prometheus.CounterVec
+	pages   *prometheus.CounterVec
+	failing *prometheus.GaugeVec
 }
 
-// newMetrics registers volfailover_pages_total on reg (nil: not exported).
-// A collector already registered by another Outbox on the same registry is reused.
+// newMetrics registers volfailover_pages_total and volfailover_paging_failing
+// on reg (nil: not exported). Collectors already registered by another Outbox
+// on the same registry are reused.
 func newMetrics(reg prometheus.Registerer, sinks []Sink) (*metrics, error) {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+	pages, err := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "volfailover",
 		Name:      "pages_total",
 		Help:      "Page delivery attempts by sink and result (delivered, retried, dropped).",
-	}, []string{"sink", "result"})
-	if reg != nil {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, fmt.Errorf("register volfailover_pages_total: %w", err)
-			}
-			existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-			if !ok {
-				return nil, fmt.Errorf("register volfailover_pages_total: existing collector is %T", are.ExistingCollector)
-			}
-			c = existing
-		}
+	}, []string{"sink", "result"}), "volfailover_pages_total")
+	if err != nil {
+		return nil, err
+	}
+	failing, err := register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "volfailover",
+		Name:      "paging_failing",
+		Help:      "1 while the newest attempt to deliver a page to the sink failed; 0 once one succeeds.",
+	}, []string{"sink"}), "volfailover_paging_failing")
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range sinks {
 		for _, r := range []string{resultDelivered, resultRetried, resultDropped} {
-			c.WithLabelValues(s.Name(), r)
+			pages.WithLabelValues(s.Name(), r)
 		}
+		failing.WithLabelValues(s.Name())
 	}
-	return &metrics{pages: c}, nil
+	return &metrics{pages: pages, failing: failing}, nil
+}
+
+// register adds c to reg, or returns the collector of the same name already there.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C, name string) (C, error) {
+	if reg == nil {
+		return c, nil
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return c, fmt.Errorf("register %s: %w", name, err)
+		}
+		existing, ok := are.ExistingCollector.(C)
+		if !ok {
+			return c, fmt.Errorf("register %s: existing collector is %T", name, are.ExistingCollector)
+		}
+		return existing, nil
+	}
+	return c, nil
 }
 
 func (m *metrics) count(sink, result string) { m.pages.WithLabelValues(sink, result).Inc() }

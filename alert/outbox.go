@@ -69,6 +69,9 @@ type Options struct {
 	FailedKeep int
 	// BatchSize is how many entries one pass reads. Default 256.
 	BatchSize int
+	// ReportFailures sends a paging_failed page through the other sinks when
+	// one starts failing, and its resolve when it delivers again. Default true.
+	ReportFailures bool
 }
 
 // DefaultOptions returns the defaults; Client and Sinks must still be set.
@@ -77,6 +80,7 @@ func DefaultOptions() Options {
 		Prefix: "/volfailover", Logger: zerolog.Nop(), PollInterval: 10 * time.Second,
 		Backoff:     Backoff{Initial: 2 * time.Second, Max: 2 * time.Minute, Factor: 2},
 		SendTimeout: time.Minute, MaxAge: 24 * time.Hour, FailedKeep: 100, BatchSize: 256,
+		ReportFailures: true,
 	}
 }
 
@@ -137,6 +141,9 @@ type Outbox struct {
 	running atomic.Bool
 	// retries is per outbox key, per sink; touched only by the Run goroutine.
 	retries map[string]map[string]*retryState
+	// failing holds the sinks whose newest attempt failed; touched only by
+	// the Run goroutine (paging_failing.go).
+	failing map[string]bool
 }
 
 // retryState is the in-memory backoff of one entry for one sink.
@@ -162,6 +169,7 @@ func NewOutbox(o Options) (*Outbox, error) {
 		opts: o, cli: o.Client, clock: o.Clock, log: o.Logger, metrics: m,
 		outboxDir: p + "/outbox/", failedDir: p + "/outbox-failed/",
 		retries: map[string]map[string]*retryState{},
+		failing: map[string]bool{},
 	}, nil
 }
 

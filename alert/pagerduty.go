@@ -31,6 +31,10 @@ type PagerDutyConfig struct {
 	// (for example the status page). Default "volfailover" and none.
 	Client    string
 	ClientURL string
+	// RunbookURL is the page of the runbook (docs/operations.md as published);
+	// a trigger links to its entry for the event's kind, RunbookURL#kind, so
+	// whoever is woken lands on what to check and do. "" sends no link.
+	RunbookURL string
 	// HTTP holds timeouts and the per-Send retry budget.
 	HTTP HTTPOptions
 	// Logger for delivery details; default zerolog.Nop().
@@ -62,8 +66,9 @@ func (c PagerDutyConfig) MarshalJSON() ([]byte, error) {
 		RoutingKeyEnv  string      `json:"routing_key_env,omitempty"`
 		Client         string      `json:"client,omitempty"`
 		ClientURL      string      `json:"client_url,omitempty"`
+		RunbookURL     string      `json:"runbook_url,omitempty"`
 		HTTP           HTTPOptions `json:"http"`
-	}{c.Name, c.URL, key, c.RoutingKeyFile, c.RoutingKeyEnv, c.Client, c.ClientURL, c.HTTP})
+	}{c.Name, c.URL, key, c.RoutingKeyFile, c.RoutingKeyEnv, c.Client, c.ClientURL, c.RunbookURL, c.HTTP})
 }
 
 // Validate checks the config without reading the routing key.
@@ -76,6 +81,11 @@ func (c PagerDutyConfig) Validate() error {
 	}
 	if c.ClientURL != "" {
 		if _, err := validateURL("pagerduty.client_url", c.ClientURL); err != nil {
+			return err
+		}
+	}
+	if c.RunbookURL != "" {
+		if _, err := validateURL("pagerduty.runbook_url", c.RunbookURL); err != nil {
 			return err
 		}
 	}
@@ -120,6 +130,13 @@ type pdEvent struct {
 	Payload     *pdPayload `json:"payload,omitempty"`
 	Client      string     `json:"client,omitempty"`
 	ClientURL   string     `json:"client_url,omitempty"`
+	Links       []pdLink   `json:"links,omitempty"`
+}
+
+// pdLink is an Events API v2 link, shown on the incident.
+type pdLink struct {
+	Href string `json:"href"`
+	Text string `json:"text"`
 }
 
 type pdPayload struct {
@@ -163,6 +180,9 @@ func (p *PagerDuty) body(ev Event) ([]byte, error) {
 			pl.Timestamp = ev.Time.UTC().Format(time.RFC3339)
 		}
 		e.Payload, e.Client, e.ClientURL = pl, p.cfg.Client, p.cfg.ClientURL
+		if href := RunbookLink(p.cfg.RunbookURL, ev.Kind); href != "" {
+			e.Links = []pdLink{{Href: href, Text: "runbook: " + string(ev.Kind)}}
+		}
 	}
 	b, err := json.Marshal(e)
 	if err != nil {

@@ -174,8 +174,13 @@ func (o *Outbox) deliver(ctx context.Context, key string, e *entry, due []Sink, 
 	}
 	now := o.clock.Now()
 	changed := false
+	var flips []flip
+	defer func() { o.reportFlips(ctx, flips) }()
 	for i, s := range due {
 		name, r := s.Name(), results[i]
+		if f, ok := o.observe(name, e.Event, r.err); ok {
+			flips = append(flips, f)
+		}
 		rs := o.retryState(key, name)
 		rs.attempts++
 		log := o.log.With().Str("sink", name).Str("key", key).Str("kind", string(e.Event.Kind)).

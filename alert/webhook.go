@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -63,6 +64,12 @@ type WebhookConfig struct {
 	// values are redacted by String and MarshalJSON. Content-Type is always
 	// application/json and cannot be overridden.
 	Headers map[string]string
+	// HeadersFile is a file of "Name: value" lines (blank lines and lines
+	// starting with # are skipped), read when the sink is built, for headers
+	// that carry a credential: a file keeps it out of ps, shell history and
+	// the unit file. A name may not be set both here and in Headers. Errors
+	// name the file and the line, never the value.
+	HeadersFile string
 	// HTTP holds timeouts and the per-Send retry budget.
 	HTTP HTTPOptions
 	// Logger for delivery details; default zerolog.Nop().
@@ -92,11 +99,12 @@ func (c WebhookConfig) MarshalJSON() ([]byte, error) {
 	}
 	sort.Strings(names)
 	return json.Marshal(struct {
-		Name    string      `json:"name"`
-		URL     string      `json:"url"`
-		Headers []string    `json:"headers,omitempty"`
-		HTTP    HTTPOptions `json:"http"`
-	}{c.Name, u, names, c.HTTP})
+		Name        string      `json:"name"`
+		URL         string      `json:"url"`
+		Headers     []string    `json:"headers,omitempty"`
+		HeadersFile string      `json:"headers_file,omitempty"`
+		HTTP        HTTPOptions `json:"http"`
+	}{c.Name, u, names, c.HeadersFile, c.HTTP})
 }
 
 // Validate checks the URL, the headers and the HTTP options.
@@ -108,14 +116,77 @@ func (c WebhookConfig) Validate() error {
 		return err
 	}
 	for k, v := range c.Headers {
-		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
-			return fmt.Errorf("webhook.headers name %q: not a valid header name", k)
-		}
-		if strings.ContainsAny(v, "\r\n\x00") {
-			return fmt.Errorf("webhook.headers[%s]: value holds a line break or NUL", k)
+		if err := checkHeader("webhook.headers", k, v); err != nil {
+			return err
 		}
 	}
 	return c.HTTP.validate("webhook.http")
+}
+
+// checkHeader rejects a header name or value net/http would refuse or that
+// would split the request; the value is never part of the error.
+func checkHeader(field, name, value string) error {
+	if name == "" || strings.ContainsAny(name, " \t\r\n:") {
+		return fmt.Errorf("%s name %q: not a valid header name", field, name)
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return fmt.Errorf("%s[%s]: value holds a line break or NUL", field, name)
+	}
+	return nil
+}
+
+// ParseHeader splits "Name: value" (as curl -H takes it), for flags that set
+// webhook headers one at a time.
+func ParseHeader(field, line string) (name, value string, err error) {
+	name, value, ok := strings.Cut(line, ":")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !ok || name == "" {
+		return "", "", fmt.Errorf("%s %q: want \"Name: value\"", field, redactHeaderLine(line))
+	}
+	if err := checkHeader(field, name, value); err != nil {
+		return "", "", err
+	}
+	return name, value, nil
+}
+
+// redactHeaderLine keeps what precedes the colon: the name, never the value.
+func redactHeaderLine(line string) string {
+	if name, _, ok := strings.Cut(line, ":"); ok {
+		return name + ": " + redacted
+	}
+	return redacted // without a colon, any of it may be the value
+}
+
+// loadHeadersFile reads c.HeadersFile into a copy of c.Headers.
+func (c WebhookConfig) loadHeadersFile() (map[string]string, error) {
+	out := make(map[string]string, len(c.Headers))
+	for k, v := range c.Headers {
+		out[http.CanonicalHeaderKey(k)] = v
+	}
+	if c.HeadersFile == "" {
+		return out, nil
+	}
+	b, err := os.ReadFile(c.HeadersFile)
+	if err != nil {
+		return nil, fmt.Errorf("webhook.headers_file: %w", err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		field := fmt.Sprintf("webhook.headers_file %q line %d", c.HeadersFile, i+1)
+		name, value, err := ParseHeader(field, line)
+		if err != nil {
+			return nil, err
+		}
+		name = http.CanonicalHeaderKey(name)
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%s: header %s is set twice (also by a flag or an earlier line)", field, name)
+		}
+		out[name] = value
+	}
+	return out, nil
 }
 
 // Webhook is a Sink posting WebhookPayload as JSON.
@@ -130,8 +201,12 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 		return nil, err
 	}
 	u, _ := validateURL("webhook.url", cfg.URL)
+	headers, err := cfg.loadHeadersFile()
+	if err != nil {
+		return nil, err
+	}
 	h := http.Header{}
-	for k, v := range cfg.Headers {
+	for k, v := range headers {
 		h.Set(k, v)
 	}
 	return &Webhook{cfg: cfg, post: newPoster(cfg.Name, u, cfg.HTTP, h, cfg.Logger)}, nil
@@ -139,6 +214,13 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 
 // Name returns the configured sink name.
 func (w *Webhook) Name() string { return w.cfg.Name }
+
+// String describes the sink with the URL path and header values redacted.
+func (w *Webhook) String() string { return "webhook sink " + w.cfg.String() }
+
+// Format prints String for every verb: the default struct printing would
+// show header values (an Authorization token) raw.
+func (w *Webhook) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(w.String())) }
 
 // Send posts ev; 2xx is delivered, 429 and 5xx are retryable, other statuses permanent.
 func (w *Webhook) Send(ctx context.Context, ev Event) (bool, error) {

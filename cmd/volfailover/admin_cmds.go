@@ -53,7 +53,7 @@ func exitCode(err error) int {
 }
 
 // addAdminCommands adds the operator commands (status, pause, resume,
-// switchover, history, check, iam-policy) to root.
+// switchover, abort, clear-damping, history, check, iam-policy) to root.
 func addAdminCommands(root *cobra.Command) {
 	addAdminCommandsWith(root, processEnv())
 }
@@ -61,7 +61,8 @@ func addAdminCommands(root *cobra.Command) {
 func addAdminCommandsWith(root *cobra.Command, env adminEnv) {
 	for _, c := range []*cobra.Command{
 		newStatusCmd(env), newPauseCmd(env), newResumeCmd(env),
-		newSwitchoverCmd(env), newHistoryCmd(env), newCheckCmd(env), newIAMPolicyCmd(env),
+		newSwitchoverCmd(env), newAbortCmd(env), newClearDampingCmd(env),
+		newHistoryCmd(env), newCheckCmd(env), newIAMPolicyCmd(env),
 	} {
 		c.SilenceUsage = true
 		c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -24,6 +25,9 @@ import (
 type adminEnv struct {
 	now    func() time.Time
 	getenv func(string) (string, bool)
+	// environ lists the environment as KEY=VALUE, to find VOLFAILOVER_*
+	// variables no flag reads; nil skips that check.
+	environ func() []string
 	// who names the operator ("user@host") in default reasons.
 	who string
 }
@@ -36,7 +40,7 @@ func processEnv() adminEnv {
 	if h, err := os.Hostname(); err == nil {
 		who += "@" + h
 	}
-	return adminEnv{now: time.Now, getenv: os.LookupEnv, who: who}
+	return adminEnv{now: time.Now, getenv: os.LookupEnv, environ: os.Environ, who: who}
 }
 
 // envName is the environment variable that sets a flag when it is not given:
@@ -58,8 +62,12 @@ func markEnv(fs *pflag.FlagSet, names ...string) {
 }
 
 // applyEnv sets every env-marked flag not given on the command line from its
-// variable; a bad value is a usage error naming the variable.
+// variable; a bad value, or a VOLFAILOVER_* variable no flag reads, is a
+// usage error naming the variable.
 func applyEnv(cmd *cobra.Command, env adminEnv) error {
+	if err := checkEnv(cmd, env); err != nil {
+		return err
+	}
 	var err error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if err != nil || f.Changed || f.Annotations[envAnnotation] == nil {
@@ -187,6 +195,18 @@ func (f *etcdFlags) tlsConfig() (*tls.Config, error) {
 
 // withAdmin parses the shared flags, opens etcd, and runs fn under --timeout.
 func withAdmin(cmd *cobra.Command, f *etcdFlags, env adminEnv, fn func(ctx context.Context, a *admin.Admin) error) error {
+	return openAdmin(cmd, f, env, func(a *admin.Admin) error {
+		ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+		defer cancel()
+		return fn(ctx, a)
+	})
+}
+
+// openAdmin parses the shared flags, opens etcd and hands fn the Admin; fn
+// bounds its own calls (status --watch makes one bounded call per round).
+// An error because etcd did not answer names the endpoints that were tried,
+// so the operator can tell a wrong address from a down cluster.
+func openAdmin(cmd *cobra.Command, f *etcdFlags, env adminEnv, fn func(a *admin.Admin) error) error {
 	if err := applyEnv(cmd, env); err != nil {
 		return err
 	}
@@ -203,9 +223,15 @@ func withAdmin(cmd *cobra.Command, f *etcdFlags, env adminEnv, fn func(ctx conte
 	if err != nil {
 		return usageErr(err)
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-	defer cancel()
-	return fn(ctx, a)
+	return withEndpoints(fn(a), o.EtcdEndpoints)
+}
+
+// withEndpoints adds the etcd endpoints tried to an unreachable-etcd error.
+func withEndpoints(err error, endpoints []string) error {
+	if err == nil || !(errors.Is(err, admin.ErrUnreachable) || admin.Unreachable(err)) {
+		return err
+	}
+	return fmt.Errorf("%w (etcd endpoints tried: %s)", err, strings.Join(endpoints, ","))
 }
 
 // etcdPassword finds the password of an etcd user: the file wins over

@@ -24,10 +24,20 @@ var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // cliEnv is the process environment the commands see in a test.
 func cliEnv(vars map[string]string) adminEnv {
 	return adminEnv{
-		now:    func() time.Time { return testNow },
-		getenv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
-		who:    "tester@testhost",
+		now:     func() time.Time { return testNow },
+		getenv:  func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		environ: func() []string { return environOf(vars) },
+		who:     "tester@testhost",
 	}
+}
+
+// environOf renders vars as os.Environ does.
+func environOf(vars map[string]string) []string {
+	var out []string
+	for k, v := range vars {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 // result is what one in-process run of the CLI produced.
@@ -40,14 +50,20 @@ type result struct {
 // runCLI runs the admin commands in process with args, as main would.
 func runCLI(t *testing.T, env adminEnv, args ...string) result {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	return runCLIWith(ctx, env, "", args...)
+}
+
+// runCLIWith runs the admin commands under ctx with stdin as their input.
+func runCLIWith(ctx context.Context, env adminEnv, stdin string, args ...string) result {
 	root := &cobra.Command{Use: "volfailover", SilenceErrors: true, SilenceUsage: true}
 	addAdminCommandsWith(root, env)
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)
+	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintln(&errOut, "volfailover:", err)

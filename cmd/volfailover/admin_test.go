@@ -212,7 +212,12 @@ func TestStatusJSON(t *testing.T) {
 			Volume    string
 			Failovers []time.Time
 		} `json:"damping"`
-		Unreadable []struct{ Key, Error string }
+		Unreadable []struct{ Key, Error, Value string }
+		Versions   []struct {
+			Version string
+			Hosts   []string
+		} `json:"versions"`
+		MixedVersions bool `json:"mixedVersions"`
 	}
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	dec.DisallowUnknownFields()

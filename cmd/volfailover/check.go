@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -36,6 +37,30 @@ type checkResult struct {
 type checkFlags struct {
 	run     *runFlags
 	timeout time.Duration
+	out     outputFormat
+}
+
+// checkOutLine is one line of check's output; with -o json, an element of the array.
+type checkOutLine struct {
+	// Result is ok, WARN or FAIL.
+	Result string `json:"result"`
+	Name   string `json:"name"`
+	Detail string `json:"detail"`
+}
+
+// writeChecks prints the lines as an aligned table or one JSON array.
+func writeChecks(w io.Writer, out outputFormat, lines []checkOutLine) error {
+	if out == outputJSON {
+		return writeJSON(w, "check results", lines)
+	}
+	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, l := range lines {
+		fmt.Fprintf(t, "%s\t%s\t%s\n", l.Result, l.Name, l.Detail)
+	}
+	if err := t.Flush(); err != nil {
+		return fmt.Errorf("write check results: %w", err)
+	}
+	return nil
 }
 
 func newCheckCmd(env adminEnv) *cobra.Command {
@@ -57,8 +82,8 @@ dependency could not be reached, else 1 (e.g. a denied permission).`,
 				return err
 			}
 			results := runChecks(cmd.Context(), f, env)
-			t := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			failed, code := 0, exitOK
+			lines := make([]checkOutLine, 0, len(results))
 			for _, r := range results {
 				mark := "ok"
 				switch {
@@ -69,10 +94,10 @@ dependency could not be reached, else 1 (e.g. a denied permission).`,
 				case r.warn:
 					mark = "WARN"
 				}
-				fmt.Fprintf(t, "%s\t%s\t%s\n", mark, r.name, r.detail)
+				lines = append(lines, checkOutLine{Result: mark, Name: r.name, Detail: r.detail})
 			}
-			if err := t.Flush(); err != nil {
-				return fmt.Errorf("write check results: %w", err)
+			if err := writeChecks(cmd.OutOrStdout(), f.out, lines); err != nil {
+				return err
 			}
 			if failed > 0 {
 				return &codedError{code: code, err: fmt.Errorf("check: %d of %d checks failed", failed, len(results))}
@@ -84,6 +109,7 @@ dependency could not be reached, else 1 (e.g. a denied permission).`,
 	f.run.register(fs)
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound on check's calls to each dependency")
 	markEnv(fs, "timeout")
+	registerOutput(fs, &f.out, false)
 	return cmd
 }
 

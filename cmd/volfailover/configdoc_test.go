@@ -17,7 +17,7 @@ const (
 )
 
 // docCommands is the order the commands are documented in.
-var docCommands = []string{"run", "status", "pause", "resume", "switchover", "history", "check", "iam-policy"}
+var docCommands = []string{"run", "status", "pause", "resume", "switchover", "abort", "clear-damping", "history", "check", "iam-policy"}
 
 // flagTables renders every flag of every command from the cobra flag sets:
 // name, environment variable, default, type and unit, meaning.
@@ -32,6 +32,9 @@ func flagTables() string {
 		fmt.Fprintf(&b, "\n### `volfailover %s`\n\n%s.\n\n", cmd.Use, cmd.Short)
 		b.WriteString("| flag | environment variable | default | type and unit | meaning |\n|---|---|---|---|---|\n")
 		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Hidden { // aliases kept for old scripts, such as --json for -o json
+				return
+			}
 			env := "—"
 			if v := f.Annotations[envAnnotation]; len(v) == 1 {
 				env = "`" + v[0] + "`"
@@ -40,7 +43,11 @@ func flagTables() string {
 			if i := strings.LastIndex(usage, " (env "); i >= 0 {
 				usage = usage[:i]
 			}
-			fmt.Fprintf(&b, "| `--%s` | %s | %s | %s | %s |\n", f.Name, env, docDefault(f), docType(f.Value.Type()), mdEscape(usage))
+			name := "`--" + f.Name + "`"
+			if f.Shorthand != "" {
+				name = "`-" + f.Shorthand + "`, " + name
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, env, docDefault(f), docType(f.Value.Type()), mdEscape(usage))
 		})
 	}
 	return b.String()
@@ -48,7 +55,7 @@ func flagTables() string {
 
 func docDefault(f *pflag.Flag) string {
 	d := f.DefValue
-	if f.Value.Type() == "stringSlice" {
+	if f.Value.Type() == "stringSlice" || f.Value.Type() == "stringArray" {
 		d = strings.TrimSuffix(strings.TrimPrefix(d, "["), "]")
 	}
 	switch {
@@ -69,6 +76,8 @@ func docType(t string) string {
 		return "boolean"
 	case "stringSlice":
 		return "list"
+	case "stringArray":
+		return "repeatable"
 	default:
 		return t
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +10,8 @@ import (
 
 func newHistoryCmd(env adminEnv) *cobra.Command {
 	var f etcdFlags
-	var asJSON, timelines bool
+	var out outputFormat
+	var timelines bool
 	cmd := &cobra.Command{
 		Use:   "history [VOLUME]",
 		Short: "List completed failovers and switchovers (of one volume, or all)",
@@ -27,20 +26,15 @@ func newHistoryCmd(env adminEnv) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
-					if err := enc.Encode(h); err != nil {
-						return fmt.Errorf("write history: %w", err)
-					}
-					return nil
+				if out == outputJSON {
+					return writeJSON(cmd.OutOrStdout(), "history", h)
 				}
 				return admin.RenderHistory(cmd.OutOrStdout(), h, timelines)
 			})
 		},
 	}
 	f.register(cmd.Flags())
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the records as JSON")
+	registerOutput(cmd.Flags(), &out, true)
 	cmd.Flags().BoolVar(&timelines, "timeline", false, "print each record's steps with their durations")
 	return cmd
 }

@@ -35,7 +35,11 @@ type runFlags struct {
 	imdsEndpoint     string
 	fleetEndpoint    string
 	pdKeyFile        string
+	pdClientURL      string
+	runbookURL       string
 	webhookURL       string
+	webhookHeaders   []string
+	webhookHdrFile   string
 	logLevel         string
 	ec2Wait          awsops.WaitOptions
 	instanceTagKey   string
@@ -129,7 +133,11 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.ec2Wait.StuckDetaching, "stuck-detaching", f.ec2Wait.StuckDetaching, "a detach still under way after this is stuck: a plain detach gives up, a forced one is issued again")
 	fs.StringVar(&f.fleetEndpoint, "fleet-endpoint", fleet.DefaultEndpoint, "fleet API: unix:///path.sock, http://host:port or https://host:port")
 	fs.StringVar(&f.pdKeyFile, "pagerduty-routing-key-file", "", "file holding the PagerDuty Events v2 routing key (or VOLFAILOVER_PAGERDUTY_ROUTING_KEY)")
+	fs.StringVar(&f.pdClientURL, "pagerduty-client-url", "", "URL PagerDuty shows as the page's origin (client_url), e.g. a dashboard or a /v1/status behind your proxy")
+	fs.StringVar(&f.runbookURL, "runbook-url", alert.DefaultRunbookURL, "page of the operations runbook; each PagerDuty page links to its entry, URL#<kind>; empty sends no link")
 	fs.StringVar(&f.webhookURL, "webhook-url", "", "generic JSON webhook receiving every page")
+	fs.StringArrayVar(&f.webhookHeaders, "webhook-header", nil, `header sent with every webhook request, "Name: value"; repeatable (the variable takes a comma-separated list). Shown in ps: put credentials in --webhook-headers-file`)
+	fs.StringVar(&f.webhookHdrFile, "webhook-headers-file", "", `file of "Name: value" lines sent as webhook headers (e.g. Authorization); never logged`)
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&f.fixDeleteOnTermination, "fix-delete-on-termination", false, "at start-up, set DeleteOnTermination to false on the managed volumes attached to this host, so terminating it cannot delete them")
 	var names []string
@@ -141,7 +149,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 func (f *runFlags) options(ctx context.Context, env adminEnv, log zerolog.Logger) (controller.Options, error) {
 	o := f.o
 	o.FencePolicy = state.FencePolicy(f.fencePolicy)
-	o.Version = version
+	o.Version = currentBuild().Version
 	o.Logger = log
 	if o.EtcdUsername != "" {
 		pw, err := etcdPassword(env, o.EtcdUsername, f.etcdPasswordFile)
@@ -225,7 +233,7 @@ func (f *runFlags) awsOptions(o controller.Options, log zerolog.Logger) (awsops.
 // fleetConfig completes and checks the fleet client configuration.
 func (f *runFlags) fleetConfig(o controller.Options, log zerolog.Logger) (fleet.Config, error) {
 	fc := fleet.DefaultConfig()
-	fc.Endpoint, fc.Logger, fc.UserAgent = f.fleetEndpoint, log, "volfailover/"+version+" ("+o.InstanceID+")"
+	fc.Endpoint, fc.Logger, fc.UserAgent = f.fleetEndpoint, log, "volfailover/"+currentBuild().Version+" ("+o.InstanceID+")"
 	if err := fc.Validate(); err != nil {
 		return fc, usageErr(err)
 	}
@@ -277,6 +285,9 @@ func runAgent(ctx context.Context, f *runFlags, env adminEnv) error {
 	// One registry per process: the controller's series, the Go and process
 	// collectors, and the outbox's volfailover_pages_total, all on /metrics.
 	reg := prometheus.NewRegistry()
+	if err := registerBuildInfo(reg, currentBuild()); err != nil {
+		return err
+	}
 	adm, err := admin.New(admin.Config{Etcd: cli, Prefix: o.KeyPrefix})
 	if err != nil {
 		return usageErr(err)
@@ -314,7 +325,7 @@ func (f *runFlags) sinks(env adminEnv, log zerolog.Logger) ([]alert.Sink, error)
 	_, keyInEnv := env.getenv("VOLFAILOVER_PAGERDUTY_ROUTING_KEY")
 	if f.pdKeyFile != "" || keyInEnv {
 		pc := alert.DefaultPagerDutyConfig()
-		pc.Logger = log
+		pc.Logger, pc.ClientURL, pc.RunbookURL = log, f.pdClientURL, f.runbookURL
 		if f.pdKeyFile != "" {
 			pc.RoutingKeyFile = f.pdKeyFile
 		} else {
@@ -322,18 +333,33 @@ func (f *runFlags) sinks(env adminEnv, log zerolog.Logger) ([]alert.Sink, error)
 		}
 		pd, err := alert.NewPagerDuty(pc)
 		if err != nil {
-			return nil, usageErr(fmt.Errorf("pagerduty-routing-key-file: %w", err))
+			return nil, usageErr(fmt.Errorf("pagerduty (--pagerduty-routing-key-file, --pagerduty-client-url, --runbook-url): %w", err))
 		}
 		sinks = append(sinks, pd)
 	}
 	if f.webhookURL != "" {
 		wc := alert.DefaultWebhookConfig()
-		wc.URL, wc.Logger = f.webhookURL, log
+		wc.URL, wc.Logger, wc.HeadersFile = f.webhookURL, log, f.webhookHdrFile
+		for _, h := range f.webhookHeaders {
+			name, value, err := alert.ParseHeader("webhook-header", h)
+			if err != nil {
+				return nil, usageErr(err)
+			}
+			if wc.Headers == nil {
+				wc.Headers = map[string]string{}
+			}
+			wc.Headers[name] = value
+		}
 		wh, err := alert.NewWebhook(wc)
 		if err != nil {
 			return nil, usageErr(fmt.Errorf("webhook-url: %w", err))
 		}
 		sinks = append(sinks, wh)
+	} else if len(f.webhookHeaders) > 0 || f.webhookHdrFile != "" {
+		return nil, usageErr(fmt.Errorf("webhook-header, webhook-headers-file: set, but no --webhook-url to send them to"))
+	}
+	if f.pdClientURL != "" && !keyInEnv && f.pdKeyFile == "" {
+		return nil, usageErr(fmt.Errorf("pagerduty-client-url %q: set, but no PagerDuty routing key configured", f.pdClientURL))
 	}
 	return sinks, nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -13,7 +15,8 @@ import (
 )
 
 func runEnv(vars map[string]string) adminEnv {
-	return adminEnv{now: time.Now, who: "test", getenv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}
+	return adminEnv{now: time.Now, who: "test", getenv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		environ: func() []string { return environOf(vars) }}
 }
 
 // identity flags so that no test reaches for IMDS or /etc/machine-id.
@@ -69,4 +72,59 @@ func TestRunOptionsFromFlagsAndEnv(t *testing.T) {
 	require.Equal(t, "pw", o.EtcdPassword, "password from VOLFAILOVER_ETCD_PASSWORD")
 	require.Equal(t, "i-0123456789abcdef0", o.InstanceID)
 	require.Equal(t, "/volfailover", o.KeyPrefix, "default prefix")
+}
+
+func TestRunPagingFlags(t *testing.T) {
+	dir := t.TempDir()
+	hdrs := dir + "/headers"
+	require.NoError(t, os.WriteFile(hdrs, []byte("Authorization: Bearer s3cr3t\n"), 0o600))
+	keyFile := dir + "/key"
+	require.NoError(t, os.WriteFile(keyFile, []byte("R0ut1ngK3yS3cr3tR0ut1ngK3yS3cr3t\n"), 0o600))
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		sinks int
+		err   string
+	}{
+		{"webhook with headers", []string{"--webhook-url", "http://127.0.0.1:9/h", "--webhook-header", "X-Team: db", "--webhook-headers-file", hdrs}, 1, ""},
+		{"both sinks, runbook and client url", []string{"--webhook-url", "http://127.0.0.1:9/h", "--pagerduty-routing-key-file", keyFile,
+			"--pagerduty-client-url", "https://grafana.example/d/volfailover", "--runbook-url", "https://wiki.example/ops.md"}, 2, ""},
+		{"no runbook link", []string{"--pagerduty-routing-key-file", keyFile, "--runbook-url", ""}, 1, ""},
+		{"bad header", []string{"--webhook-url", "http://127.0.0.1:9/h", "--webhook-header", "Authorization Bearer s3cr3t"}, 0, "webhook-header"},
+		{"header without webhook", []string{"--webhook-header", "X-Team: db"}, 0, "no --webhook-url"},
+		{"client url without pagerduty", []string{"--pagerduty-client-url", "https://x.example"}, 0, "no PagerDuty routing key"},
+		{"bad runbook url", []string{"--pagerduty-routing-key-file", keyFile, "--runbook-url", "runbook"}, 0, "runbook_url"},
+		{"headers file missing", []string{"--webhook-url", "http://127.0.0.1:9/h", "--webhook-headers-file", dir + "/none"}, 0, "headers_file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newRunFlags()
+			cmd := runCommand(runEnv(nil), f)
+			require.NoError(t, cmd.ParseFlags(tc.args))
+			sinks, err := f.sinks(runEnv(nil), zerolog.Nop())
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				require.NotContains(t, err.Error(), "s3cr3t", "no header value in errors")
+				require.Equal(t, exitUsage, exitCode(err))
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, sinks, tc.sinks)
+			for _, s := range sinks {
+				require.NotContains(t, fmt.Sprintf("%v %+v", s, s), "s3cr3t", "a sink prints no credential")
+			}
+		})
+	}
+}
+
+func TestWebhookSinkPrintsNoHeaderValue(t *testing.T) {
+	f := newRunFlags()
+	cmd := runCommand(runEnv(nil), f)
+	require.NoError(t, cmd.ParseFlags([]string{"--webhook-url", "http://127.0.0.1:9/h/token", "--webhook-header", "Authorization: Bearer s3cr3t"}))
+	sinks, err := f.sinks(runEnv(nil), zerolog.Nop())
+	require.NoError(t, err)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(verb, sinks[0])
+		require.NotContains(t, out, "s3cr3t", "%s prints %s", verb, out)
+		require.NotContains(t, out, "token", "%s prints %s", verb, out)
+	}
 }

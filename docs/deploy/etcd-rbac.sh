@@ -9,21 +9,28 @@
 #   role volfailover-controller  read-write on every key under PREFIX
 #   role volfailover-operator    read on every key under PREFIX; write ONLY on
 #                                the override keys PREFIX/pause and PREFIX/volumes/…
+#                                and the flap-damping records PREFIX/damping/…
 #   users volfailover (the agents) and volfailover-operator with those roles.
 #
 # etcd grants permissions on key ranges [key, range_end): one exact key, or
 # with --prefix=true every key that starts with it. volfailover lays its keys
-# out so that the operators' keys form exactly two such ranges and nothing of
-# the controller's falls into them:
+# out so that the operators' keys form exactly three such ranges and nothing
+# else of the controller's falls into them:
 #   PREFIX/pause           one key, granted exactly (not as a prefix, which
 #                          would also match PREFIX/pause-anything)
 #   PREFIX/volumes/        only overrides live here:
 #                          PREFIX/volumes/<vol>/pause, PREFIX/volumes/<vol>/switchover
-# The controller's own keys (election/, hosts/, owners, witness/, journal/,
-# history/, damping/, outbox/, outbox-failed/) are outside both ranges, so an
-# operator's credentials can pause, resume and request a switchover (with
-# etcdctl or `volfailover pause|resume|switchover`) but cannot forge a journal
-# record, a registration or a leader key.
+#   PREFIX/damping/        the leader's record of each volume's recent automatic
+#                          failovers; `volfailover clear-damping VOL` deletes one
+#                          after the cause of the flapping is fixed (or when it
+#                          does not parse, which damps the volume for good)
+# The controller's other keys (election/, hosts/, owners, witness/, journal/,
+# history/, outbox/, outbox-failed/) are outside these ranges, so an
+# operator's credentials can pause, resume, request or abort a switchover and
+# clear a damping record (`volfailover pause|resume|switchover|abort|
+# clear-damping`) but cannot forge a journal record, a registration or a leader
+# key. Writing a damping record can at most make the leader hold back an
+# automatic failover (as a pause does) or allow one sooner; it moves nothing.
 #
 # Re-running is harmless: existing roles and users are kept, grants repeated.
 set -eu
@@ -51,6 +58,7 @@ role volfailover-operator
 $ETCDCTL role grant-permission volfailover-operator --prefix=true read "$PREFIX/"
 $ETCDCTL role grant-permission volfailover-operator write "$PREFIX/pause"
 $ETCDCTL role grant-permission volfailover-operator --prefix=true write "$PREFIX/volumes/"
+$ETCDCTL role grant-permission volfailover-operator --prefix=true write "$PREFIX/damping/"
 
 user volfailover volfailover-controller
 user volfailover-operator volfailover-operator
