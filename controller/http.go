@@ -14,13 +14,13 @@ import (
 
 // VolumeView is one managed volume as the leader judged it in its last round.
 type VolumeView struct {
-	Volume     string          `json:"volume"`
-	AZ         string          `json:"az"`
-	Owner      string          `json:"owner,omitempty"`
-	Verdict    health.Verdict  `json:"verdict,omitempty"`
-	Actionable bool            `json:"actionable,omitempty"`
-	Reason     string          `json:"reason,omitempty"`
-	Signals    []health.Signal `json:"signals,omitempty"`
+	Volume     string         `json:"volume"`
+	AZ         string         `json:"az"`
+	Owner      string         `json:"owner,omitempty"`
+	Verdict    health.Verdict `json:"verdict,omitempty"`
+	Actionable bool           `json:"actionable,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+	Signals    []SignalView   `json:"signals,omitempty"`
 	// SuspectSince is when the owner became suspect in this leadership (zero when not suspect).
 	SuspectSince time.Time `json:"suspectSince,omitzero"`
 	// Paused is why the leader leaves the volume alone ("" = not paused).
@@ -32,6 +32,24 @@ type VolumeView struct {
 	Unarmed bool `json:"unarmed,omitempty"`
 	// DeleteOnTermination is true when EC2 deletes the volume with its owner.
 	DeleteOnTermination bool `json:"deleteOnTermination,omitempty"`
+}
+
+// SignalView is one signal of a verdict in /v1/status, in the document's
+// camelCase, with an unset time left out.
+type SignalView struct {
+	Source  string    `json:"source"`
+	OK      bool      `json:"ok"`
+	Unknown bool      `json:"unknown,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+	Since   time.Time `json:"since,omitzero"`
+}
+
+func signalViews(in []health.Signal) []SignalView {
+	out := make([]SignalView, len(in))
+	for i, s := range in {
+		out[i] = SignalView{Source: s.Source, OK: s.OK, Unknown: s.Unknown, Detail: s.Detail, Since: s.Since}
+	}
+	return out
 }
 
 // StatusDoc is the /v1/status document of one instance. Only the leader

@@ -92,7 +92,7 @@ func (l *leader) observe(s *snapshot) {
 		if owner, _, err := currentOwner(v); err == nil && owner != "" {
 			view.Owner = owner
 			if res, ok := l.t.verdicts[owner]; ok {
-				view.Verdict, view.Actionable, view.Reason, view.Signals = res.Verdict, res.Actionable, res.Reason, res.Signals
+				view.Verdict, view.Actionable, view.Reason, view.Signals = res.Verdict, res.Actionable, res.Reason, signalViews(res.Signals)
 				byVolume[v.ID] = res.Verdict
 			}
 			if since, ok := l.t.suspectSince[owner]; ok && view.Verdict == health.VerdictSuspect {
