@@ -18,6 +18,8 @@ const (
 type metrics struct {
 	pages   *prometheus.CounterVec
 	failing *prometheus.GaugeVec
+	backlog prometheus.Gauge
+	oldest  prometheus.Gauge
 }
 
 // newMetrics registers volfailover_pages_total and volfailover_paging_failing
@@ -40,13 +42,29 @@ func newMetrics(reg prometheus.Registerer, sinks []Sink) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	backlog, err := register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "volfailover",
+		Name:      "outbox_entries",
+		Help:      "Pages in the outbox at the leader's last delivery pass, delivered or not yet.",
+	}), "volfailover_outbox_entries")
+	if err != nil {
+		return nil, err
+	}
+	oldest, err := register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "volfailover",
+		Name:      "outbox_oldest_age_seconds",
+		Help:      "Age of the oldest page in the outbox at the leader's last delivery pass (0 when empty): pages stuck in it are not reaching anyone.",
+	}), "volfailover_outbox_oldest_age_seconds")
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range sinks {
 		for _, r := range []string{resultDelivered, resultRetried, resultDropped} {
 			pages.WithLabelValues(s.Name(), r)
 		}
 		failing.WithLabelValues(s.Name())
 	}
-	return &metrics{pages: pages, failing: failing}, nil
+	return &metrics{pages: pages, failing: failing, backlog: backlog, oldest: oldest}, nil
 }
 
 // register adds c to reg, or returns the collector of the same name already there.

@@ -144,6 +144,9 @@ type Outbox struct {
 	// failing holds the sinks whose newest attempt failed; touched only by
 	// the Run goroutine (paging_failing.go).
 	failing map[string]bool
+	// oldestSeen is the enqueue time of the oldest entry of the pass under
+	// way; touched only by the Run goroutine.
+	oldestSeen time.Time
 }
 
 // retryState is the in-memory backoff of one entry for one sink.

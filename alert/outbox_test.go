@@ -209,12 +209,19 @@ func TestOutboxSinkDownThenUp(t *testing.T) {
 
 	fc.Step(31 * time.Second) // the backoff elapsed, the webhook is still down
 	require.Eventually(t, func() bool { return whRcv.count() == 8 }, waitFor, 10*time.Millisecond, "waiting for the second webhook Send")
+	require.Eventually(t, func() bool {
+		return gauge(t, reg, "volfailover_outbox_entries") == 1 && gauge(t, reg, "volfailover_outbox_oldest_age_seconds") >= 61
+	}, waitFor, 10*time.Millisecond, "waiting for the outbox backlog (1 page, 61 s old) in the metrics")
 
 	whRcv.setFinal(http.StatusOK)
 	require.Eventually(t, func() bool {
 		fc.Step(time.Minute)
 		return len(outboxKeys(t, testPrefix(t), "outbox")) == 0
 	}, waitFor, 20*time.Millisecond, "waiting for the webhook to take the page once it is back")
+	require.Eventually(t, func() bool {
+		fc.Step(time.Minute)
+		return gauge(t, reg, "volfailover_outbox_entries") == 0 && gauge(t, reg, "volfailover_outbox_oldest_age_seconds") == 0
+	}, waitFor, 20*time.Millisecond, "waiting for the emptied outbox in the metrics")
 	require.Equal(t, 1, whRcv.delivered(), "webhook delivered exactly once")
 	require.Equal(t, 1, pdRcv.count(), "pagerduty sent exactly once")
 	require.Equal(t, 2.0, pagesTotal(t, reg, "webhook", "retried"))
@@ -399,4 +406,18 @@ func TestOutboxSharedRegistry(t *testing.T) {
 	o.Client, o.Sinks, o.Registerer = testEtcd, []Sink{w}, clash
 	_, err := NewOutbox(o)
 	require.ErrorContains(t, err, "register volfailover_pages_total")
+}
+
+// gauge reads an unlabelled gauge from reg.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("%s not exported", name)
+	return 0
 }

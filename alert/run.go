@@ -100,7 +100,23 @@ func (o *Outbox) pass(ctx context.Context) time.Duration {
 			delete(o.retries, k)
 		}
 	}
+	o.observeBacklog(len(seen), now)
 	return max(next.Sub(o.clock.Now()), 0)
+}
+
+// observeBacklog exports how many pages the pass found and how old the
+// oldest still waiting is.
+func (o *Outbox) observeBacklog(n int, now time.Time) {
+	if o.metrics == nil {
+		return
+	}
+	o.metrics.backlog.Set(float64(n))
+	age := 0.0
+	if !o.oldestSeen.IsZero() && n > 0 {
+		age = now.Sub(o.oldestSeen).Seconds()
+	}
+	o.metrics.oldest.Set(age)
+	o.oldestSeen = time.Time{}
 }
 
 // passPage handles one page of outbox entries and returns the earliest time
@@ -116,6 +132,9 @@ func (o *Outbox) passPage(ctx context.Context, kvs []*mvccpb.KeyValue, now, next
 		if err != nil {
 			o.moveAside(ctx, kv, err)
 			continue
+		}
+		if o.oldestSeen.IsZero() || e.Enqueued.Before(o.oldestSeen) {
+			o.oldestSeen = e.Enqueued
 		}
 		var due []Sink
 		for _, s := range o.opts.Sinks {

@@ -113,6 +113,11 @@ func (c *Controller) closeSession(ctx context.Context, sess *concurrency.Session
 func (c *Controller) setSession(ok bool, sess *concurrency.Session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if ok {
+		c.m.sessionUp.Set(1)
+	} else {
+		c.m.sessionUp.Set(0)
+	}
 	c.session = ok
 	c.registered = false
 	c.leaseID = 0

@@ -9,6 +9,7 @@ import (
 
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/health"
+	"github.com/volfailover/volfailover/state"
 )
 
 // Failover results, the values of the result label of volfailover_failovers_total.
@@ -45,6 +46,14 @@ type metrics struct {
 	probeFailures *prometheus.CounterVec   // probe
 	fleetCalls    *prometheus.CounterVec   // kind
 	fleetErrors   *prometheus.CounterVec   // kind
+	// Series to alert on, present from start-up.
+	inFlight   *prometheus.GaugeVec // kind
+	overdue    *prometheus.GaugeVec // kind
+	paused     *prometheus.GaugeVec // scope: global, volume
+	unarmed    prometheus.Gauge
+	lastRound  prometheus.Gauge
+	sessionUp  prometheus.Gauge
+	roundFails prometheus.Counter
 }
 
 // ec2Stats is what the EC2 collector reads; *awsops.Client has it.
@@ -82,9 +91,11 @@ func newMetrics(reg *prometheus.Registry, ec2 EC2) (*metrics, error) {
 		fleetErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "volfailover", Name: "fleet_errors_total",
 			Help: "Fleet API calls that failed, by kind; a unit that is not found is an answer, not an error."}, []string{"kind"}),
 	}
+	m.alerting()
 	cs := []prometheus.Collector{
 		m.leader, m.managed, m.verdict, m.suspect, m.stuck, m.failovers, m.failoverDur, m.stepDur,
 		m.probeLatency, m.probeFailures, m.fleetCalls, m.fleetErrors,
+		m.inFlight, m.overdue, m.paused, m.unarmed, m.lastRound, m.sessionUp, m.roundFails,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
@@ -107,7 +118,34 @@ func newMetrics(reg *prometheus.Registry, ec2 EC2) (*metrics, error) {
 		m.probeLatency.WithLabelValues(p)
 		m.probeFailures.WithLabelValues(p)
 	}
+	for _, k := range []state.Kind{state.KindFailover, state.KindSwitchover, state.KindHeal} {
+		m.inFlight.WithLabelValues(string(k))
+		m.overdue.WithLabelValues(string(k))
+	}
+	m.paused.WithLabelValues("global")
+	m.paused.WithLabelValues("volume")
 	return m, nil
+}
+
+// alerting builds the series an operator alerts on. Each exists with a zero
+// value from start-up: an alert on a series that appears only after its
+// first event cannot fire on the first event.
+func (m *metrics) alerting() {
+	ns := "volfailover"
+	m.inFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "moves_in_flight",
+		Help: "Moves in the journal in the leader's last round, by kind."}, []string{"kind"})
+	m.overdue = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "moves_overdue",
+		Help: "Moves in flight with a step past its deadline, by kind."}, []string{"kind"})
+	m.paused = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "paused",
+		Help: "Pauses in force in the leader's last round: global (0 or 1) and volume (how many volumes)."}, []string{"scope"})
+	m.unarmed = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "unarmed_volumes",
+		Help: "Managed volumes whose Postgres was never seen answering on their owner: never failed over."})
+	m.lastRound = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_reconcile_timestamp_seconds",
+		Help: "Unix time of this instance's last successful reconcile round as leader (0 = none yet)."})
+	m.sessionUp = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "etcd_session_up",
+		Help: "1 while this instance holds an etcd session (it is registered and may lead), else 0."})
+	m.roundFails = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "reconcile_failures_total",
+		Help: "Reconcile rounds that failed (etcd, EC2 or fleet could not be read)."})
 }
 
 // Probe label values.
@@ -134,6 +172,13 @@ func (m *metrics) setVerdicts(byVolume map[string]health.Verdict, suspectOwners 
 
 // clearLeaderView drops what only a leader knows, when a leadership ends.
 func (m *metrics) clearLeaderView() {
+	for _, k := range []state.Kind{state.KindFailover, state.KindSwitchover, state.KindHeal} {
+		m.inFlight.WithLabelValues(string(k)).Set(0)
+		m.overdue.WithLabelValues(string(k)).Set(0)
+	}
+	m.paused.WithLabelValues("global").Set(0)
+	m.paused.WithLabelValues("volume").Set(0)
+	m.unarmed.Set(0)
 	m.verdict.Reset()
 	m.suspect.Set(0)
 	m.managed.Set(0)

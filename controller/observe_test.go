@@ -130,6 +130,14 @@ func TestFailoverObservable(t *testing.T) {
 		{"volfailover_probe_failures_total", map[string]string{"probe": "postgres"}, func(v float64) bool { return v >= 1 }},
 		{"volfailover_attachments_transitional", map[string]string{"state": "detaching"}, func(v float64) bool { return v >= 0 }},
 		{"volfailover_suspect_owners", map[string]string{}, func(v float64) bool { return v == 0 }},
+		// Series to alert on, present (and zero) from start-up (issue 15 §3).
+		{"volfailover_etcd_session_up", map[string]string{}, func(v float64) bool { return v == 1 }},
+		{"volfailover_last_reconcile_timestamp_seconds", map[string]string{}, func(v float64) bool { return v > 0 }},
+		{"volfailover_moves_in_flight", map[string]string{"kind": string(state.KindSwitchover)}, func(v float64) bool { return v == 0 }},
+		{"volfailover_moves_overdue", map[string]string{"kind": string(state.KindFailover)}, func(v float64) bool { return v == 0 }},
+		{"volfailover_paused", map[string]string{"scope": "global"}, func(v float64) bool { return v == 0 }},
+		{"volfailover_unarmed_volumes", map[string]string{}, func(v float64) bool { return v == 0 }},
+		{"volfailover_reconcile_failures_total", map[string]string{}, func(v float64) bool { return v >= 0 }},
 	} {
 		// The journal says done a moment before the worker counts the move:
 		// scrape until the series is there, within a deadline.

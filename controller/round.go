@@ -23,6 +23,7 @@ func (l *leader) reconcile(ctx context.Context) error {
 	l.t.drain()
 	s, err := l.read(ctx)
 	if err != nil {
+		l.c.m.roundFails.Inc()
 		return err
 	}
 	if l.t.lastOwners == nil {
@@ -35,6 +36,9 @@ func (l *leader) reconcile(ctx context.Context) error {
 	l.observe(s)
 	err = l.apply(ctx, plan(s, l.t, l.c.o, s.now))
 	l.t.lastOwners = s.owners
+	if err == nil {
+		l.c.m.lastRound.Set(float64(l.c.clk.Now().Unix()))
+	}
 	return err
 }
 
@@ -110,10 +114,46 @@ func (l *leader) observe(s *snapshot) {
 		m.stuck.WithLabelValues(st).Set(float64(n))
 	}
 	m.setVerdicts(byVolume, suspects)
+	l.observeMoves(s)
 	sort.Slice(views, func(i, j int) bool { return views[i].Volume < views[j].Volume })
 	l.c.mu.Lock()
 	l.c.views = views
 	l.c.mu.Unlock()
+}
+
+// observeMoves exports the moves in flight, the overdue ones, the pauses and
+// the unarmed volumes of one round.
+func (l *leader) observeMoves(s *snapshot) {
+	m := l.c.m
+	inFlight, overdue := map[state.Kind]int{}, map[state.Kind]int{}
+	for _, rec := range s.journals {
+		inFlight[rec.Kind]++
+		for _, st := range rec.Timeline {
+			if st.Overdue && st.End.IsZero() {
+				overdue[rec.Kind]++
+				break
+			}
+		}
+	}
+	for _, k := range []state.Kind{state.KindFailover, state.KindSwitchover, state.KindHeal} {
+		m.inFlight.WithLabelValues(string(k)).Set(float64(inFlight[k]))
+		m.overdue.WithLabelValues(string(k)).Set(float64(overdue[k]))
+	}
+	global, vols, unarmed := 0.0, 0, 0
+	if s.ov.PausedReason("") != "" {
+		global = 1
+	}
+	for _, v := range s.volumes {
+		if global == 0 && s.ov.PausedReason(v.ID) != "" {
+			vols++
+		}
+		if _, ok := s.armed[v.ID]; !ok {
+			unarmed++
+		}
+	}
+	m.paused.WithLabelValues("global").Set(global)
+	m.paused.WithLabelValues("volume").Set(float64(vols))
+	m.unarmed.Set(float64(unarmed))
 }
 
 // setVerdicts keeps the leader's latest verdicts for Verdicts().
