@@ -105,6 +105,10 @@ type stopWorker struct{ vol, why string }
 // failover: the owner is fenced and the volume force-detached.
 type escalate struct{ rec state.Record }
 
+// publishPrimary writes the serving endpoint of a volume no move published:
+// a first deploy, or a volume moved by hand.
+type publishPrimary struct{ p state.Primary }
+
 // arm records that a volume's Postgres answered on its owner.
 type arm struct{ rec state.Armed }
 
@@ -136,6 +140,7 @@ func (a detachStray) volume() string    { return a.rec.Volume }
 func (a dropSwitchover) volume() string { return a.vol }
 func (a launchUnit) volume() string     { return a.vol }
 func (a arm) volume() string            { return a.rec.Volume }
+func (a publishPrimary) volume() string { return a.p.Volume }
 func (a stopWorker) volume() string     { return a.vol }
 func (a escalate) volume() string       { return a.rec.Volume }
 func (a confirmStop) volume() string    { return a.rec.Volume }

@@ -64,6 +64,11 @@ func (l *leader) do(ctx context.Context, a action) error {
 		return l.launchUnit(ctx, a)
 	case arm:
 		return l.arm(ctx, a)
+	case publishPrimary:
+		if err := l.guarded(ctx, "publish the primary of "+a.p.Volume, clientv3.OpPut(l.c.keys.VolumePrimary(a.p.Volume), a.p.Encode())); err != nil {
+			return err
+		}
+		l.log.Info().Str("volume", a.p.Volume).Str("instance", a.p.Instance).Msg("primary published")
 	case stopWorker:
 		l.stopWorker(a)
 	case escalate:

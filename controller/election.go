@@ -55,6 +55,12 @@ func (c *Controller) runSession(ctx context.Context) error {
 		w.run(sctx)
 	}()
 
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.followPrimaries(sctx)
+	}()
+
 	el := concurrency.NewElection(sess, c.keys.Election())
 	wg.Add(1)
 	go func() {

@@ -87,6 +87,8 @@ func (c *Controller) handler() http.Handler {
 		c.mu.Unlock()
 		writeJSON(w, http.StatusOK, body)
 	})
+	mux.HandleFunc("GET /primary/{volume}", c.primaryCheck)
+	mux.HandleFunc("GET /primary", c.primaryCheck)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		c.mu.Lock()
 		session, registered := c.session, c.registered

@@ -111,6 +111,12 @@ func newMetrics(reg *prometheus.Registry, ec2 EC2) (*metrics, error) {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
+	m.zero()
+	return m, nil
+}
+
+// zero creates every labelled series an operator alerts on, at zero.
+func (m *metrics) zero() {
 	for _, st := range []string{"attaching", "detaching", "busy"} {
 		m.stuck.WithLabelValues(st)
 	}
@@ -124,7 +130,6 @@ func newMetrics(reg *prometheus.Registry, ec2 EC2) (*metrics, error) {
 	}
 	m.paused.WithLabelValues("global")
 	m.paused.WithLabelValues("volume")
-	return m, nil
 }
 
 // alerting builds the series an operator alerts on. Each exists with a zero

@@ -105,6 +105,14 @@ type Options struct {
 	MachineID string
 	// NoFailover keeps this host out of target choice (it still witnesses and may lead).
 	NoFailover bool
+	// OnPrimaryChange is a shell command this host runs when it becomes a
+	// volume's primary (after the move is verified), with VOLFAILOVER_VOLUME,
+	// VOLFAILOVER_ADDRESS, VOLFAILOVER_PORT, VOLFAILOVER_INSTANCE and
+	// VOLFAILOVER_FAILOVER_ID in its environment; "" = none. Patroni's
+	// on_role_change is the model.
+	OnPrimaryChange string
+	// OnPrimaryChangeTimeout bounds that command; default 30s.
+	OnPrimaryChangeTimeout time.Duration
 	// Version is published in the registry.
 	Version string
 
@@ -152,7 +160,9 @@ func DefaultOptions() Options {
 		HistoryLimit:     20,
 		SuspectPageAfter: 30 * time.Second,
 		ListenAddr:       ":9437",
-		Logger:           zerolog.Nop(),
+
+		OnPrimaryChangeTimeout: 30 * time.Second,
+		Logger:                 zerolog.Nop(),
 	}
 }
 
@@ -235,6 +245,9 @@ func (o Options) validateTiming(bad complaint) {
 	}
 	if o.SuspectPageAfter <= 0 {
 		bad("suspect-page-after: %s must be positive", o.SuspectPageAfter)
+	}
+	if o.OnPrimaryChangeTimeout <= 0 {
+		bad("on-primary-change-timeout: %s must be positive", o.OnPrimaryChangeTimeout)
 	}
 }
 

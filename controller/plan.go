@@ -593,6 +593,7 @@ func (p *planner) metadata(v awsops.Volume, owner string) {
 	switch {
 	case len(ops) == 0 && m.Metadata[key] == v.ID:
 		p.unit(v, owner, om)
+		p.primary(v, owner, om)
 	case len(ops) == 0:
 	case p.o.DryRun:
 		p.note(fmt.Sprintf("dry-meta/%s/%v", v.ID, ops), zerolog.WarnLevel, v.ID, "dry-run: would repair fleet metadata",
@@ -631,6 +632,21 @@ func (p *planner) unit(v awsops.Volume, owner, machine string) {
 			Summary: fmt.Sprintf("%s: %s was launched again at %s but fleet has not started it on %s (machine %s): Postgres is down",
 				v.ID, name, since.UTC().Format(time.RFC3339), owner, machine)})
 	}
+}
+
+// primary publishes where an armed volume's Postgres answers, when no move
+// did: its owner, once the leader's probe got a Postgres answer there.
+func (p *planner) primary(v awsops.Volume, owner, machine string) {
+	cur, ok := p.s.primaries[v.ID]
+	_, armed := p.s.armed[v.ID]
+	if (ok && cur.Instance == owner) || !armed || !p.t.pgAnswered[owner] || p.o.DryRun {
+		return
+	}
+	addr := p.s.owners[owner].PrivateIP
+	if addr == "" {
+		return
+	}
+	p.add(publishPrimary{p: state.Primary{Volume: v.ID, Instance: owner, Machine: machine, Address: addr, Port: p.o.PostgresPort, Since: p.now.UTC()}})
 }
 
 // noTarget reports that a volume needs a new host and none is eligible.

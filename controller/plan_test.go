@@ -154,6 +154,8 @@ func describe(a action) string {
 		return "confirm " + a.rec.ID
 	case arm:
 		return "arm " + a.rec.Owner
+	case publishPrimary:
+		return "publish-primary " + a.p.Instance
 	case launchUnit:
 		return "launch " + a.unit
 	case detachStray:
@@ -384,6 +386,14 @@ func TestPlanTable(t *testing.T) {
 			delete(w.s.armed, pVol)
 			w.t.pgAnswered = map[string]bool{pOwner: false}
 		}, nil},
+		// Issue 15 §1: clients find the primary in etcd.
+		{"armed volume served by its owner, no primary published: published", func(w *planWorld) {
+			w.t.pgAnswered = map[string]bool{pOwner: true}
+		}, []string{"publish-primary " + pOwner}},
+		{"primary already published on the owner: nothing", func(w *planWorld) {
+			w.t.pgAnswered = map[string]bool{pOwner: true}
+			w.s.primaries = map[string]state.Primary{pVol: {Volume: pVol, Instance: pOwner}}
+		}, nil},
 		// Issue 12, item 7: DeleteOnTermination.
 		{"volume deleted on its owner's termination: warned", func(w *planWorld) {
 			w.attach(awsops.Attachment{InstanceID: pOwner, State: "attached", DeleteOnTermination: true})
@@ -587,7 +597,7 @@ func TestPlanProduct(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, 2*3*4*4*3*10*6, n)
+	require.Equal(t, len(productGlobal)*len(productVolume)*len(productSwitch)*len(productDamping)*len(productVerdict)*len(productJournal)*len(productAttach), n)
 	t.Logf("%d combinations planned", n)
 }
 

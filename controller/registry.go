@@ -14,14 +14,15 @@ import (
 // register writes this host under the session lease.
 func (c *Controller) register(ctx context.Context, sess *concurrency.Session) error {
 	h := state.Host{
-		Instance:   c.o.InstanceID,
-		Machine:    c.o.MachineID,
-		AZ:         c.o.AvailabilityZone,
-		PrivateIP:  c.o.PrivateIP,
-		HealthURL:  c.HealthURL(),
-		Version:    c.o.Version,
-		NoFailover: c.o.NoFailover,
-		Since:      c.clk.Now().UTC(),
+		Instance:    c.o.InstanceID,
+		Machine:     c.o.MachineID,
+		AZ:          c.o.AvailabilityZone,
+		PrivateIP:   c.o.PrivateIP,
+		HealthURL:   c.HealthURL(),
+		Version:     c.o.Version,
+		NoFailover:  c.o.NoFailover,
+		PrimaryHook: c.o.OnPrimaryChange != "",
+		Since:       c.clk.Now().UTC(),
 	}
 	b, err := json.Marshal(h)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type snapshot struct {
 	hosts       map[string]state.Host
 	departed    map[string]state.Departed
 	armed       map[string]state.Armed
+	primaries   map[string]state.Primary
 	reports     map[string][]state.Report // owner → reports
 	ov          state.Overrides
 	unknownKeys []string
@@ -119,8 +121,9 @@ func newSnapshot(now time.Time, k state.Keys) *snapshot {
 	return &snapshot{
 		now: now, keys: k,
 		hosts: map[string]state.Host{}, departed: map[string]state.Departed{}, armed: map[string]state.Armed{},
-		reports:  map[string][]state.Report{},
-		journals: map[string]*state.Record{}, badJournals: map[string]error{},
+		primaries: map[string]state.Primary{},
+		reports:   map[string][]state.Report{},
+		journals:  map[string]*state.Record{}, badJournals: map[string]error{},
 		damping: map[string]state.Damping{}, badDamping: map[string]error{},
 		prevOwners: map[string]state.Owner{}, instances: map[string]awsops.Instance{},
 		machines: map[string]fleet.Machine{}, units: map[string]fleet.Unit{},
@@ -191,14 +194,7 @@ func (s *snapshot) fromEtcd(er etcdRead, log zerolog.Logger) {
 			s.departed[d.Instance] = d
 		}
 	}
-	for _, kv := range er.armed {
-		a, err := k.ParseArmed(kv)
-		if err != nil {
-			log.Warn().Err(err).Msg("ignoring arming record: the volume counts as unarmed")
-			continue
-		}
-		s.armed[a.Volume] = a
-	}
+	s.fromArmed(er.armed, log)
 	for _, kv := range er.witness {
 		rep, err := k.ParseReport(kv)
 		if err != nil {
@@ -212,6 +208,7 @@ func (s *snapshot) fromEtcd(er etcdRead, log zerolog.Logger) {
 		global = er.pause[0]
 	}
 	s.ov = k.ParseOverrides(global, er.volumes, s.now)
+	s.fromPrimaries(er.volumes)
 	for _, kvs := range er.unknown {
 		for _, kv := range kvs {
 			s.unknownKeys = append(s.unknownKeys, string(kv.Key))
@@ -232,6 +229,30 @@ func (s *snapshot) fromEtcd(er etcdRead, log zerolog.Logger) {
 		if owners, err := state.ParseOwners(er.owners[0].Value); err == nil {
 			for _, o := range owners {
 				s.prevOwners[o.Instance] = o
+			}
+		}
+	}
+}
+
+// fromArmed keeps the arming records; one that does not parse leaves its
+// volume unarmed, the safe side.
+func (s *snapshot) fromArmed(kvs []*mvccpb.KeyValue, log zerolog.Logger) {
+	for _, kv := range kvs {
+		a, err := s.keys.ParseArmed(kv)
+		if err != nil {
+			log.Warn().Err(err).Msg("ignoring arming record: the volume counts as unarmed")
+			continue
+		}
+		s.armed[a.Volume] = a
+	}
+}
+
+// fromPrimaries keeps the published primaries found among the volume keys.
+func (s *snapshot) fromPrimaries(kvs []*mvccpb.KeyValue) {
+	for _, kv := range kvs {
+		if strings.HasSuffix(string(kv.Key), "/primary") {
+			if p, err := s.keys.ParsePrimary(kv); err == nil {
+				s.primaries[p.Volume] = p
 			}
 		}
 	}

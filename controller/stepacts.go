@@ -421,6 +421,78 @@ func (w *worker) verify(ctx context.Context) (string, error) {
 	return "", nil
 }
 
+// publish writes the volume's serving endpoint, <prefix>/volumes/<vol>/primary,
+// guarded by the leader key and the record like every journal write, so that
+// clients and sidecars watching it follow the move. When the new primary runs
+// a role-change hook, its outcome is waited for (within the hook's bound) and
+// kept in the step's note, which the completion page carries.
+func (w *worker) publish(ctx context.Context) (string, error) {
+	r, c := w.r, w.l.c
+	k := c.keys
+	cur, err := c.cli.Get(ctx, k.VolumePrimary(r.Volume))
+	if err != nil {
+		return "", fmt.Errorf("read the primary of %s: %w", r.Volume, err)
+	}
+	if len(cur.Kvs) == 1 {
+		if p, err := k.ParsePrimary(cur.Kvs[0]); err == nil && p.Instance == r.To.Instance && p.FailoverID == r.ID {
+			return "already published", nil
+		}
+	}
+	p := state.Primary{Volume: r.Volume, Instance: r.To.Instance, Machine: r.To.Machine, Address: r.To.PrivateIP,
+		Port: c.o.PostgresPort, Since: c.clk.Now().UTC(), FailoverID: r.ID}
+	resp, err := c.cli.Txn(ctx).If(w.l.guard, clientv3.Compare(clientv3.CreateRevision(k.JournalVolume(r.Volume)), "=", r.Rev)).
+		Then(clientv3.OpPut(k.VolumePrimary(r.Volume), p.Encode())).Commit()
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("publish the primary of %s: %w", r.Volume, err)
+	case !resp.Succeeded:
+		return "", fmt.Errorf("publish the primary of %s: %w", r.Volume, errNotLeader)
+	}
+	if note := w.hookOutcome(ctx); note != "" {
+		st := r.Entry(state.StepPublished, c.clk.Now())
+		st.Note = strings.TrimSpace(st.Note + " " + note)
+	}
+	return "", nil
+}
+
+// hookOutcome waits, when the new primary runs a role-change hook, for the
+// outcome its agent reports, and says it in words ("" = no hook).
+func (w *worker) hookOutcome(ctx context.Context) string {
+	r, c := w.r, w.l.c
+	hosts, err := c.cli.Get(ctx, c.keys.Host(r.To.Instance))
+	if err != nil || len(hosts.Kvs) == 0 {
+		return ""
+	}
+	if h, err := c.keys.ParseHost(hosts.Kvs[0]); err != nil || !h.PrimaryHook {
+		return ""
+	}
+	wctx, cancel := context.WithTimeout(ctx, c.o.OnPrimaryChangeTimeout+2*c.o.ProbeInterval)
+	defer cancel()
+	for {
+		resp, err := c.cli.Get(wctx, c.keys.VolumeHook(r.Volume))
+		if err == nil && len(resp.Kvs) == 1 {
+			if h, err := c.keys.ParseHookOutcome(resp.Kvs[0]); err == nil && h.FailoverID == r.ID && h.Instance == r.To.Instance {
+				if h.ExitCode == 0 {
+					return "on-primary-change hook succeeded."
+				}
+				return fmt.Sprintf("on-primary-change hook FAILED (exit %d%s): %s", h.ExitCode, prefixed(": ", h.Error), h.Output)
+			}
+		}
+		select {
+		case <-wctx.Done():
+			return "on-primary-change hook reported no outcome within " + c.o.OnPrimaryChangeTimeout.String() + "."
+		case <-c.clk.After(c.pollInterval()):
+		}
+	}
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
 // targetGone says why the target is no longer eligible ("" = it is): its
 // registration lease is gone, or EC2 does not say running.
 func (w *worker) targetGone(ctx context.Context) (string, error) {

@@ -33,6 +33,7 @@ var (
 	stepMetadata   = stepSpec{act: (*worker).moveMetadata, deadline: func(d StepDeadlines) time.Duration { return d.Metadata }, towardTarget: true}
 	stepReschedule = stepSpec{act: (*worker).reschedule, deadline: func(d StepDeadlines) time.Duration { return d.Reschedule }, towardTarget: true}
 	stepVerify     = stepSpec{act: (*worker).verify, deadline: func(d StepDeadlines) time.Duration { return d.Verify }, towardTarget: true}
+	stepPublish    = stepSpec{act: (*worker).publish, deadline: func(d StepDeadlines) time.Duration { return d.Verify }}
 	fenceDeadline  = func(d StepDeadlines) time.Duration { return d.Fence }
 	detachDeadline = func(d StepDeadlines) time.Duration { return d.Detach }
 )
@@ -49,6 +50,7 @@ var moveSteps = map[state.Kind]map[state.Step]stepSpec{
 		state.StepMetadataMoved: stepMetadata,
 		state.StepRescheduled:   stepReschedule,
 		state.StepVerified:      stepVerify,
+		state.StepPublished:     stepPublish,
 	},
 	state.KindSwitchover: {
 		state.StepFenced:        {act: (*worker).stopUnit, deadline: fenceDeadline},
@@ -57,6 +59,7 @@ var moveSteps = map[state.Kind]map[state.Step]stepSpec{
 		state.StepMetadataMoved: stepMetadata,
 		state.StepRescheduled:   stepReschedule,
 		state.StepVerified:      stepVerify,
+		state.StepPublished:     stepPublish,
 	},
 	state.KindHeal: {
 		state.StepFenced:        {act: (*worker).noOwner, deadline: fenceDeadline},
@@ -65,6 +68,7 @@ var moveSteps = map[state.Kind]map[state.Step]stepSpec{
 		state.StepMetadataMoved: stepMetadata,
 		state.StepRescheduled:   stepReschedule,
 		state.StepVerified:      stepVerify,
+		state.StepPublished:     stepPublish,
 	},
 }
 

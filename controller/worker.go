@@ -107,15 +107,7 @@ func (w *worker) step(ctx context.Context, s state.Step, spec stepSpec) (bool, e
 		now := c.clk.Now().UTC()
 		switch out := classify(skipped, err); out {
 		case outcomeDone, outcomeSkipped:
-			w.resolve(ctx, "step "+string(s)+" done", func(key string) bool { return strings.HasSuffix(key, "/"+string(s)) })
-			st.End, st.Error, st.Skipped, st.Leader = now, "", skipped, c.o.InstanceID
-			w.r.Step, w.r.Updated = s, now
-			if err := w.l.j.update(ctx, w.r); err != nil {
-				return false, err
-			}
-			c.m.stepDur.WithLabelValues(string(s)).Observe(now.Sub(st.Start).Seconds())
-			log.Info().Str("skipped", skipped).Int("attempts", st.Attempts).Dur("took", now.Sub(st.Start)).Msg("step done")
-			return true, nil
+			return w.stepDone(ctx, s, st, skipped, now, log)
 		case outcomeNotLeader:
 			return false, err
 		case outcomeTargetLost:
@@ -158,6 +150,20 @@ func (w *worker) step(ctx context.Context, s state.Step, spec stepSpec) (bool, e
 		}
 		backoff = min(2*backoff, c.o.RetryMax)
 	}
+}
+
+// stepDone journals a completed step and resolves its pages.
+func (w *worker) stepDone(ctx context.Context, s state.Step, st *state.StepRecord, skipped string, now time.Time, log zerolog.Logger) (bool, error) {
+	c := w.l.c
+	w.resolve(ctx, "step "+string(s)+" done", func(key string) bool { return strings.HasSuffix(key, "/"+string(s)) })
+	st.End, st.Error, st.Skipped, st.Leader = now, "", skipped, c.o.InstanceID
+	w.r.Step, w.r.Updated = s, now
+	if err := w.l.j.update(ctx, w.r); err != nil {
+		return false, err
+	}
+	c.m.stepDur.WithLabelValues(string(s)).Observe(now.Sub(st.Start).Seconds())
+	log.Info().Str("skipped", skipped).Int("attempts", st.Attempts).Dur("took", now.Sub(st.Start)).Msg("step done")
+	return true, nil
 }
 
 // attempt runs the step's action once under its deadline, after checking the
@@ -211,12 +217,17 @@ func (w *worker) finish(ctx context.Context) error {
 	}
 	w.resolve(ctx, "move completed", func(string) bool { return true })
 	w.log.Warn().Str("to", r.To.Instance).Dur("took", now.Sub(r.Created)).Msg("move completed")
+	summary := fmt.Sprintf("%s of %s to %s completed in %s", r.Kind, r.Volume, r.To.Instance, now.Sub(r.Created).Round(time.Millisecond))
+	for _, st := range r.Timeline {
+		if st.Step == state.StepPublished && st.Note != "" {
+			summary += "; " + st.Note
+		}
+	}
 	c.m.failovers.WithLabelValues(ResultCompleted, string(r.Kind)).Inc()
 	c.m.failoverDur.WithLabelValues(string(r.Kind)).Observe(now.Sub(r.Created).Seconds())
 	w.l.page(ctx, alert.Event{Kind: alert.KindFailoverCompleted, Action: alert.ActionResolve, Severity: severityOf(r.Kind), DedupKey: "failover/" + r.ID,
 		Volume: r.Volume, Instance: r.To.Instance, FailoverID: r.ID,
-		Summary: fmt.Sprintf("%s of %s to %s completed in %s", r.Kind, r.Volume, r.To.Instance, now.Sub(r.Created).Round(time.Millisecond)),
-		Details: map[string]any{"timeline": r.Timeline, "signals": r.Signals}})
+		Summary: summary, Details: map[string]any{"timeline": r.Timeline, "signals": r.Signals}})
 	if hook := c.o.afterStep; hook != nil {
 		hook(r)
 	}

@@ -20,6 +20,9 @@ type Host struct {
 	HealthURL  string    `json:"healthUrl"`
 	Version    string    `json:"version,omitempty"`
 	NoFailover bool      `json:"nofailover"`
+	// PrimaryHook says the host runs a command when it becomes a volume's
+	// primary; the leader then waits for its outcome to journal and page it.
+	PrimaryHook bool `json:"primaryHook,omitempty"`
 	Since      time.Time `json:"since"`
 }
 

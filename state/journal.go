@@ -20,11 +20,12 @@ const (
 	StepMetadataMoved Step = "metadata-moved"
 	StepRescheduled   Step = "rescheduled"
 	StepVerified      Step = "verified"
+	StepPublished     Step = "published"
 	StepDone          Step = "done"
 )
 
 // Steps lists the state machine in order.
-var Steps = []Step{StepPlanned, StepFenced, StepDetached, StepAttached, StepMetadataMoved, StepRescheduled, StepVerified, StepDone}
+var Steps = []Step{StepPlanned, StepFenced, StepDetached, StepAttached, StepMetadataMoved, StepRescheduled, StepVerified, StepPublished, StepDone}
 
 // Next is the step after s; false when s is the last step or not a step.
 func (s Step) Next() (Step, bool) {

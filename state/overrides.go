@@ -132,6 +132,8 @@ func (k Keys) ParseOverrides(global *mvccpb.KeyValue, volumes []*mvccpb.KeyValue
 			case inForce:
 				o.Switchovers[vol] = s
 			}
+		case volumePrimary, volumeHook:
+			// Written by volfailover itself (primary.go), not an override.
 		default:
 			o.badVolumes[vol] = true
 			o.Bad = append(o.Bad, BadOverride{Key: string(kv.Key), Err: fmt.Errorf("unknown override %q (want pause or switchover)", name)})

@@ -122,6 +122,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.PrivateIP, "private-ip", "", "this host's private IP (default: from IMDS)")
 	fs.StringVar(&o.MachineID, "machine-id", "", "this host's fleet machine ID (default: /etc/machine-id)")
 	fs.BoolVar(&o.NoFailover, "nofailover", false, "never choose this host as a failover target")
+	fs.StringVar(&o.OnPrimaryChange, "on-primary-change", "", "shell command run on this host when it becomes a volume's primary, with VOLFAILOVER_VOLUME, _ADDRESS, _PORT, _INSTANCE and _FAILOVER_ID set; its outcome is journaled and paged")
+	fs.DurationVar(&o.OnPrimaryChangeTimeout, "on-primary-change-timeout", o.OnPrimaryChangeTimeout, "bound of the --on-primary-change command")
 	fs.StringVar(&f.awsRegion, "aws-region", "", "AWS region (default: from IMDS)")
 	fs.StringVar(&f.ec2Endpoint, "ec2-endpoint", "", "EC2 endpoint override (e.g. the emulator)")
 	fs.StringVar(&f.imdsEndpoint, "imds-endpoint", "", "instance metadata endpoint override")
