@@ -263,8 +263,8 @@ func waitCluster(ctx context.Context, cli *clientv3.Client, sb *sandbox.Sandbox,
 	}); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, "witness reports on "+owner.Name, func() bool {
-		return count(keys.WitnessOwner(owner.InstanceID)) >= 1
+	if err := waitFor(ctx, "witness reports on "+owner.Name+" and the volume armed (its Postgres seen answering)", func() bool {
+		return count(keys.WitnessOwner(owner.InstanceID)) >= 1 && count(keys.ArmedVolume(sb.Volume())) >= 1
 	}); err != nil {
 		return err
 	}

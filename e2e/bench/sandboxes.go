@@ -102,7 +102,7 @@ func (s *sbox) settle(ctx context.Context) (sandbox.Host, error) {
 		return owner, fmt.Errorf("wait for controllers: %w", err)
 	}
 	n := len(s.sb.Hosts())
-	err = waitUntil(wctx, 3*time.Minute, "every host registered, a leader, a witness report on the owner and no move in progress", func() bool {
+	err = waitUntil(wctx, 3*time.Minute, "every host registered, a leader, a witness report on the owner, the volume armed and no move in progress", func() bool {
 		hosts, err := s.cli.Get(wctx, s.keys.Hosts(), clientv3.WithPrefix(), clientv3.WithCountOnly())
 		if err != nil || int(hosts.Count) != n {
 			return false
@@ -112,6 +112,11 @@ func (s *sbox) settle(ctx context.Context) (sandbox.Host, error) {
 		}
 		wit, err := s.cli.Get(wctx, s.keys.WitnessOwner(owner.InstanceID), clientv3.WithPrefix(), clientv3.WithCountOnly())
 		if err != nil || wit.Count == 0 {
+			return false
+		}
+		// Only an armed volume (its Postgres seen answering) is failed over.
+		armed, err := s.cli.Get(wctx, s.keys.ArmedVolume(s.sb.Volume()), clientv3.WithCountOnly())
+		if err != nil || armed.Count == 0 {
 			return false
 		}
 		j, err := s.cli.Get(wctx, s.keys.JournalVolume(s.sb.Volume()), clientv3.WithCountOnly())

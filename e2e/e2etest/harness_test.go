@@ -201,15 +201,17 @@ func (w *world) waitSettled(owner sandbox.Host) {
 			live++
 		}
 	}
-	w.waitFor(30*time.Second, fmt.Sprintf("%d hosts registered, a leader elected and a witness reporting on %s (if one can exist)", live, owner.Name), func() (bool, string) {
+	w.waitFor(30*time.Second, fmt.Sprintf("%d hosts registered, a leader elected, a witness reporting on %s (if one can exist) and the volume armed", live, owner.Name), func() (bool, string) {
 		hosts := w.count(w.keys.Hosts())
 		wit := w.count(w.keys.WitnessOwner(owner.InstanceID))
+		armed := w.count(w.keys.ArmedVolume(w.sb.Volume()))
 		leader := w.leader()
 		need := int64(1)
 		if leader != "" && !w.witnessPossible(owner, leader) {
 			need = 0
 		}
-		return hosts >= int64(live) && leader != "" && wit >= need, fmt.Sprintf("%d registered, leader %q, %d witness reports", hosts, leader, wit)
+		return hosts >= int64(live) && leader != "" && wit >= need && armed >= 1,
+			fmt.Sprintf("%d registered, leader %q, %d witness reports, armed %d", hosts, leader, wit, armed)
 	})
 }
 
