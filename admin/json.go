@@ -18,19 +18,21 @@ import (
 
 // hostJSON is state.Host as the documents show it.
 type hostJSON struct {
-	Instance   string    `json:"instance"`
-	Machine    string    `json:"machine"`
-	AZ         string    `json:"az"`
-	PrivateIP  string    `json:"privateIp"`
-	HealthURL  string    `json:"healthUrl,omitempty"`
-	Version    string    `json:"version,omitempty"`
-	NoFailover bool      `json:"noFailover"`
-	Since      time.Time `json:"since,omitzero"`
+	Instance   string `json:"instance"`
+	Machine    string `json:"machine"`
+	AZ         string `json:"az"`
+	PrivateIP  string `json:"privateIp"`
+	HealthURL  string `json:"healthUrl,omitempty"`
+	Version    string `json:"version,omitempty"`
+	NoFailover bool   `json:"noFailover"`
+	// PrimaryHook: the host runs --on-primary-change when it becomes a primary.
+	PrimaryHook bool      `json:"primaryHook,omitempty"`
+	Since       time.Time `json:"since,omitzero"`
 }
 
 func hostView(h state.Host) hostJSON {
 	return hostJSON{Instance: h.Instance, Machine: h.Machine, AZ: h.AZ, PrivateIP: h.PrivateIP,
-		HealthURL: h.HealthURL, Version: h.Version, NoFailover: h.NoFailover, Since: h.Since}
+		HealthURL: h.HealthURL, Version: h.Version, NoFailover: h.NoFailover, PrimaryHook: h.PrimaryHook, Since: h.Since}
 }
 
 // signalJSON is state.Signal as the documents show it.

@@ -188,6 +188,9 @@ func (a *Admin) Status(ctx context.Context) (*Status, error) {
 	}
 	for _, kv := range get(5) {
 		v, name, err := k.ParseVolumeKey(string(kv.Key))
+		if err == nil && state.WrittenByVolfailover(name) {
+			continue // the published primary and its hook outcome are no overrides
+		}
 		o := a.override(kv, v, name, now)
 		if err != nil {
 			o.State, o.Error = StateMalformed, err.Error()
@@ -263,8 +266,12 @@ func (a *Admin) override(kv *mvccpb.KeyValue, volume, name string, now time.Time
 		var sw state.SwitchoverOverride
 		sw, inForce, err = state.ParseSwitchover(kv.Value, now)
 		o.Reason, o.To, o.Until = sw.Reason, sw.To, sw.Until
+	case "failover":
+		var f state.FailoverOverride
+		f, inForce, err = state.ParseFailover(kv.Value, now)
+		o.Reason, o.To, o.Until = f.Reason, f.To, f.Until
 	default:
-		err = fmt.Errorf("unknown override %q (want pause or switchover)", name)
+		err = fmt.Errorf("unknown override %q (want pause, switchover or failover)", name)
 	}
 	switch {
 	case err != nil:

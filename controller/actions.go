@@ -48,9 +48,11 @@ type logVerdict struct {
 // failover, and the removal of the switchover request it fulfils or
 // supersedes, in the same transaction), pages its start and starts its worker.
 type startMove struct {
-	rec            state.Record
-	damping        *state.Damping
-	dropSwitchover bool
+	rec     state.Record
+	damping *state.Damping
+	// dropOverride names the volume's override the move fulfils or
+	// supersedes ("switchover", "failover"; "" = none).
+	dropOverride string
 }
 
 // recordDryRun writes, once per term, the move a dry-run controller would make.

@@ -146,8 +146,8 @@ func (l *leader) startMove(ctx context.Context, a startMove) error {
 	if a.damping != nil {
 		extra = append(extra, clientv3.OpPut(l.c.keys.DampingVolume(rec.Volume), a.damping.Encode()))
 	}
-	if a.dropSwitchover {
-		extra = append(extra, clientv3.OpDelete(l.c.keys.VolumeSwitchover(rec.Volume)))
+	if a.dropOverride != "" {
+		extra = append(extra, clientv3.OpDelete(l.c.keys.Volumes()+rec.Volume+"/"+a.dropOverride))
 	}
 	if err := l.j.create(ctx, &rec, extra...); err != nil {
 		return err

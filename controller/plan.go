@@ -431,6 +431,10 @@ func (p *planner) owned(v awsops.Volume, owner, paused string) {
 		return
 	}
 	from := p.endpoint(owner)
+	if fo, ok := p.s.ov.Failovers[v.ID]; ok {
+		p.manualFailover(v, from, fo, res, paused)
+		return
+	}
 	if sw, ok := p.s.ov.Switchovers[v.ID]; ok && paused == "" {
 		if res.Verdict == health.VerdictDead && res.Actionable {
 			p.supersede(v, from, sw, res)
@@ -487,6 +491,36 @@ func (p *planner) failover(v awsops.Volume, from state.Endpoint, res health.Resu
 		return false
 	}
 	return p.move(v, state.KindFailover, from, to, res.Reason, res.Signals, &next, drop)
+}
+
+// manualFailover carries out an operator's failover request: for an owner
+// that is unhealthy but not dead by the verdict, the owner is fenced and the
+// volume force-detached, as in an automatic failover. It is the operator's
+// call, so neither damping nor arming holds it back; a pause does (a pause
+// is never overridden), and a named target that is not eligible is refused
+// with the reason rather than replaced.
+func (p *planner) manualFailover(v awsops.Volume, from state.Endpoint, fo state.FailoverOverride, res health.Result, paused string) {
+	if paused != "" {
+		p.note("failover-held/"+v.ID, zerolog.WarnLevel, v.ID, "manual failover requested but the volume is paused: held",
+			map[string]string{"pause": paused, "reason": fo.Reason})
+		return
+	}
+	to, err := chooseTarget(p.targetInput(v, from.Instance, fo.To))
+	if err != nil {
+		p.noTarget(v, from.Instance, err)
+		return
+	}
+	reason := "manual failover: " + fo.Reason + " (verdict " + string(res.Verdict) + ")"
+	if p.move(v, state.KindFailover, from, to, reason, res.Signals, nil, false) {
+		p.out[len(p.out)-1] = withDrop(p.out[len(p.out)-1], "failover")
+	}
+}
+
+// withDrop makes a startMove also remove the volume's named override.
+func withDrop(a action, override string) action {
+	m := a.(startMove)
+	m.dropOverride = override
+	return m
 }
 
 // supersede turns a switchover request whose owner died into a failover: the
@@ -563,7 +597,11 @@ func (p *planner) move(v awsops.Volume, kind state.Kind, from state.Endpoint, to
 		return false
 	}
 	p.reserved[to.Instance] = v.ID
-	p.add(startMove{rec: rec, damping: damping, dropSwitchover: drop})
+	m := startMove{rec: rec, damping: damping}
+	if drop {
+		m.dropOverride = "switchover"
+	}
+	p.add(m)
 	return true
 }
 

@@ -386,6 +386,20 @@ func TestPlanTable(t *testing.T) {
 			delete(w.s.armed, pVol)
 			w.t.pgAnswered = map[string]bool{pOwner: false}
 		}, nil},
+		// Issue 15 §6: a manual failover of an owner not dead by the verdict.
+		{"manual failover of a suspect owner: fenced and moved, request removed", func(w *planWorld) {
+			w.verdict(suspect).override(w.s.keys.VolumeFailover(pVol), `{"reason":"disk errors"}`)
+		}, []string{"start failover " + pOwner + "->" + pPeerB}},
+		{"manual failover to a named host", func(w *planWorld) {
+			w.override(w.s.keys.VolumeFailover(pVol), `{"to":"`+pPeerA+`","reason":"disk errors"}`)
+		}, []string{"start failover " + pOwner + "->" + pPeerA}},
+		{"manual failover to an ineligible host: refused with the reason", func(w *planWorld) {
+			w.override(w.s.keys.VolumeFailover(pVol), `{"to":"`+pFar+`","reason":"disk errors"}`)
+		}, []string{"note no_target_log", "page no_target trigger"}},
+		{"manual failover while globally paused: held", func(w *planWorld) {
+			w.s.ov.Global = &state.PauseOverride{Reason: "x"}
+			w.s.ov.Failovers = map[string]state.FailoverOverride{pVol: {Reason: "disk errors"}}
+		}, []string{"note failover-held"}},
 		// Issue 15 §1: clients find the primary in etcd.
 		{"armed volume served by its owner, no primary published: published", func(w *planWorld) {
 			w.t.pgAnswered = map[string]bool{pOwner: true}
@@ -650,4 +664,20 @@ func checkProductRules(t *testing.T, c productCase) {
 		_, isAbandon := muts[0].(abandonMove)
 		require.True(t, isResume || isAbandon, "%s: journaled move neither resumed nor abandoned: %v", c, decisions(acts))
 	}
+}
+
+// TestPlanManualFailoverDropsItsRequest: the request is removed in the same
+// transaction that journals the move, so it cannot start a second one.
+func TestPlanManualFailoverDropsItsRequest(t *testing.T) {
+	w := newPlanWorld().override(state.Keys{Prefix: DefaultOptions().KeyPrefix}.VolumeFailover(pVol), `{"reason":"disk errors"}`)
+	var got []startMove
+	for _, a := range w.plan() {
+		if m, ok := a.(startMove); ok {
+			got = append(got, m)
+		}
+	}
+	require.Len(t, got, 1)
+	require.Equal(t, "failover", got[0].dropOverride)
+	require.Nil(t, got[0].damping, "an operator's failover is not damped and does not count toward damping")
+	require.Contains(t, got[0].rec.Reason, "manual failover: disk errors")
 }

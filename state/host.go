@@ -13,17 +13,17 @@ import (
 // Host is one instance's registration, stored as JSON under its session lease:
 // it exists exactly as long as the instance keeps its etcd session.
 type Host struct {
-	Instance   string    `json:"instance"`
-	Machine    string    `json:"machine"`
-	AZ         string    `json:"az"`
-	PrivateIP  string    `json:"privateIp"`
-	HealthURL  string    `json:"healthUrl"`
-	Version    string    `json:"version,omitempty"`
-	NoFailover bool      `json:"nofailover"`
+	Instance   string `json:"instance"`
+	Machine    string `json:"machine"`
+	AZ         string `json:"az"`
+	PrivateIP  string `json:"privateIp"`
+	HealthURL  string `json:"healthUrl"`
+	Version    string `json:"version,omitempty"`
+	NoFailover bool   `json:"nofailover"`
 	// PrimaryHook says the host runs a command when it becomes a volume's
 	// primary; the leader then waits for its outcome to journal and page it.
-	PrimaryHook bool `json:"primaryHook,omitempty"`
-	Since      time.Time `json:"since"`
+	PrimaryHook bool      `json:"primaryHook,omitempty"`
+	Since       time.Time `json:"since"`
 }
 
 // Validate checks what target choice and the witnesses rely on, naming the field at fault.

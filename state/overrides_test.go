@@ -91,7 +91,7 @@ func TestParseOverridesBadValuesPause(t *testing.T) {
 	require.NotEmpty(t, o.PausedReason("vol-6"), "a key without an override name pauses its volume")
 	require.Empty(t, o.PausedReason("vol-7"), "a volume without overrides is not paused")
 	require.Len(t, o.Bad, 3)
-	require.ErrorContains(t, o.Bad[1].Err, `unknown override "pauze" (want pause or switchover)`)
+	require.ErrorContains(t, o.Bad[1].Err, `unknown override "pauze" (want pause, switchover or failover)`)
 
 	g := k.ParseOverrides(kv("/vf/pause", `pause please`), nil, overrideNow)
 	require.Contains(t, g.PausedReason("vol-9"), "global pause key does not parse")

@@ -48,6 +48,10 @@ const (
 	volumeHook    = "hook"
 )
 
+// WrittenByVolfailover says whether name, under <prefix>/volumes/<volume>/,
+// is a key volfailover itself writes rather than an operator's override.
+func WrittenByVolfailover(name string) bool { return name == volumePrimary || name == volumeHook }
+
 // VolumePrimary is the published serving endpoint of a volume.
 func (k Keys) VolumePrimary(volume string) string { return k.Volumes() + volume + "/" + volumePrimary }
 

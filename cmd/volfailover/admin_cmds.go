@@ -61,7 +61,7 @@ func addAdminCommands(root *cobra.Command) {
 func addAdminCommandsWith(root *cobra.Command, env adminEnv) {
 	for _, c := range []*cobra.Command{
 		newStatusCmd(env), newPauseCmd(env), newResumeCmd(env),
-		newSwitchoverCmd(env), newAbortCmd(env), newClearDampingCmd(env),
+		newSwitchoverCmd(env), newFailoverCmd(env), newAbortCmd(env), newClearDampingCmd(env), newDisarmCmd(env),
 		newHistoryCmd(env), newCheckCmd(env), newIAMPolicyCmd(env),
 	} {
 		c.SilenceUsage = true

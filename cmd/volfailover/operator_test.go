@@ -320,3 +320,39 @@ func TestBuildInfo(t *testing.T) {
 	require.NoError(t, root.Execute())
 	require.Regexp(t, `^volfailover \S+ \(revision \S+, go1\.\S+\)\n$`, out.String())
 }
+
+// TestManualFailoverAndDisarm: failover asks before it writes a request the
+// leader parses, refuses while a move is in flight and names an unregistered
+// target; disarm deletes the arming record (issue 15 §2, §6).
+func TestManualFailoverAndDisarm(t *testing.T) {
+	cli := newEtcdClient(t)
+	prefix := testPrefix(t)
+	seedCluster(t, cli, prefix)
+	k := state.Keys{Prefix: prefix}
+
+	r := runCLI(t, cliEnv(nil), cmdArgs(prefix, "failover", volC)...)
+	require.NotEqual(t, 0, r.code, "no answer to the question is no")
+	require.NotContains(t, keysUnder(t, cli, prefix), k.VolumeFailover(volC), "nothing written without confirmation")
+
+	r = runCLI(t, cliEnv(nil), cmdArgs(prefix, "failover", volC, "--yes", "--reason", "disk errors")...)
+	require.Equal(t, 0, r.code, r.stderr)
+	resp, err := cli.Get(t.Context(), k.VolumeFailover(volC))
+	require.NoError(t, err)
+	require.Len(t, resp.Kvs, 1)
+	f, inForce, err := state.ParseFailover(resp.Kvs[0].Value, testNow)
+	require.NoError(t, err, "failover writes a request the leader parses")
+	require.True(t, inForce)
+	require.Equal(t, "disk errors", f.Reason)
+
+	r = runCLI(t, cliEnv(nil), cmdArgs(prefix, "failover", volA, "--yes")...)
+	require.NotEqual(t, 0, r.code, "refused while a move of the volume is in flight")
+	require.Contains(t, r.stderr, "a move is in progress")
+	r = runCLI(t, cliEnv(nil), cmdArgs(prefix, "failover", volB, "--yes", "--to", "i-0000000000000dead")...)
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "not a registered host")
+
+	put(t, cli, k.ArmedVolume(volB), state.Armed{Volume: volB, Owner: hostA, At: testNow})
+	r = runCLI(t, cliEnv(nil), cmdArgs(prefix, "disarm", volB)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NotContains(t, keysUnder(t, cli, prefix), k.ArmedVolume(volB))
+}
