@@ -27,7 +27,7 @@ func TestEtcdRBACScriptLimitsOperators(t *testing.T) {
 	script, err := os.ReadFile("../docs/deploy/etcd-rbac.sh")
 	require.NoError(t, err)
 	grants := grantRe.FindAllStringSubmatch(string(script), -1)
-	require.Len(t, grants, 5, "grant lines in etcd-rbac.sh")
+	require.Len(t, grants, 6, "grant lines in etcd-rbac.sh")
 
 	cfg := embed.NewConfig()
 	cfg.Dir = t.TempDir()
@@ -119,7 +119,19 @@ func TestEtcdRBACScriptLimitsOperators(t *testing.T) {
 	cleared, err := a.ClearDamping(ctx, d)
 	require.NoError(t, err, "an operator clears a damping record")
 	require.True(t, cleared.Deleted)
-	for _, k := range []string{"/journal/vol-0123456789abcdef0", "/hosts/i-0123456789abcdef0", "/election/1", "/history/vol-0123456789abcdef0/1", "/pauseX", "/owners", "/outbox/1", "/dampingX"} {
+	// disarm, and a manual failover request.
+	_, err = agent.Put(ctx, prefix+"/armed/vol-0123456789abcdef0", `{}`)
+	require.NoError(t, err)
+	disarmed, err := a.Disarm(ctx, "vol-0123456789abcdef0")
+	require.NoError(t, err, "an operator disarms a volume")
+	require.Empty(t, disarmed.Notes, "the arming record was there")
+	_, err = a.Resume(ctx, "vol-0123456789abcdef0")
+	require.NoError(t, err)
+	_, err = agent.Delete(ctx, prefix+"/journal/vol-0123456789abcdef0")
+	require.NoError(t, err)
+	_, err = a.Failover(ctx, FailoverRequest{Volume: "vol-0123456789abcdef0", Reason: "disk errors"})
+	require.NoError(t, err, "an operator requests a manual failover")
+	for _, k := range []string{"/journal/vol-0123456789abcdef0", "/hosts/i-0123456789abcdef0", "/election/1", "/history/vol-0123456789abcdef0/1", "/pauseX", "/owners", "/outbox/1", "/dampingX", "/armedX"} {
 		_, err := op.Put(ctx, prefix+k, "{}")
 		require.Error(t, err, "an operator must not write %s", k)
 		require.True(t, strings.Contains(err.Error(), "permission denied"), "writing %s: got %v want permission denied", k, err)
