@@ -43,6 +43,7 @@ const (
 	KindBadOverride       Kind = "bad_override"
 	KindOwnerSuspect      Kind = "owner_suspect"
 	KindVolumeAtRisk      Kind = "volume_at_risk"
+	KindScheduledEvent    Kind = "scheduled_event"
 	// KindPagingFailed is sent by the Outbox itself, through the other sinks,
 	// while one sink keeps failing: a page nobody receives must not go unseen.
 	KindPagingFailed Kind = "paging_failed"
@@ -59,7 +60,7 @@ const (
 var knownKinds = map[Kind]bool{
 	KindFailoverStarted: true, KindFailoverCompleted: true, KindStepOverdue: true, KindStepFailed: true,
 	KindNoTarget: true, KindFenceUnconfirmed: true, KindFlapDamped: true,
-	KindBadOverride: true, KindOwnerSuspect: true, KindVolumeAtRisk: true, KindPagingFailed: true,
+	KindBadOverride: true, KindOwnerSuspect: true, KindVolumeAtRisk: true, KindScheduledEvent: true, KindPagingFailed: true,
 }
 
 // Kinds lists every kind, sorted, so that docs and tests can check that each

@@ -154,12 +154,7 @@ func (c *Client) instancesByID(ctx context.Context, ids, want []string) (map[str
 			if !ok {
 				continue
 			}
-			if s.InstanceStatus != nil {
-				inst.InstanceStatus = string(s.InstanceStatus.Status)
-			}
-			if s.SystemStatus != nil {
-				inst.SystemStatus = string(s.SystemStatus.Status)
-			}
+			applyStatus(&inst, s)
 			out[inst.ID] = inst
 		}
 		return nil

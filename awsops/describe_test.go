@@ -180,3 +180,19 @@ func TestInstances(t *testing.T) {
 	require.Len(t, ds, 1, "status asked only for the instances found")
 	require.Equal(t, "true", ds[0].Params.Get("IncludeAllInstances"))
 }
+
+// TestScheduledEvents: the events EC2 announces on an instance come with its
+// status; completed and canceled ones are over and left out.
+func TestScheduledEvents(t *testing.T) {
+	e := newEnv(t, fleetSeed(2, 0), nil, nil)
+	at := time.Date(2026, 12, 3, 2, 0, 0, 0, time.UTC)
+	require.NoError(t, e.sim.ScheduleEvent(iid(1), ec2sim.ScheduledEvent{Code: "instance-retirement",
+		Description: "The instance is running on degraded hardware", NotBefore: at, NotAfter: at.Add(2 * time.Hour)}))
+	require.NoError(t, e.sim.ScheduleEvent(iid(1), ec2sim.ScheduledEvent{Code: "system-reboot",
+		Description: "[Completed] Scheduled reboot", NotBefore: at.Add(-48 * time.Hour)}))
+	insts, err := e.c.Instances(testCtx(t, 5*time.Second), []string{iid(1), iid(2)})
+	require.NoError(t, err)
+	require.Equal(t, []ScheduledEvent{{Code: "instance-retirement", Description: "The instance is running on degraded hardware",
+		NotBefore: at, NotAfter: at.Add(2 * time.Hour)}}, insts[iid(1)].Events)
+	require.Empty(t, insts[iid(2)].Events)
+}

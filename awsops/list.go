@@ -72,12 +72,7 @@ func (c *Client) listInstances(ctx context.Context, want []string) (map[string]I
 			if !ok {
 				continue
 			}
-			if s.InstanceStatus != nil {
-				inst.InstanceStatus = string(s.InstanceStatus.Status)
-			}
-			if s.SystemStatus != nil {
-				inst.SystemStatus = string(s.SystemStatus.Status)
-			}
+			applyStatus(&inst, s)
 			out[inst.ID] = inst
 		}
 		return resp.NextToken, nil

@@ -2,6 +2,7 @@ package awsops
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,6 +61,41 @@ type Instance struct {
 	// (EBS attachments, any state) to their volume IDs, so an attach can skip
 	// a name already taken. Instance store is not listed there.
 	Devices map[string]string
+	// Events are the scheduled events EC2 announces for the instance
+	// (retirement, stop, reboot, maintenance), completed and canceled ones left out.
+	Events []ScheduledEvent
+}
+
+// ScheduledEvent is one event EC2 scheduled on an instance.
+type ScheduledEvent struct {
+	// Code: instance-reboot, system-reboot, system-maintenance,
+	// instance-retirement or instance-stop.
+	Code                string
+	Description         string
+	NotBefore, NotAfter time.Time
+}
+
+// applyStatus copies one DescribeInstanceStatus item onto inst: the two
+// status checks and the events still to come. EC2 keeps completed and
+// canceled events listed for a while with their description prefixed
+// "[Completed]" or "[Canceled]" (EC2 User Guide, "Scheduled events for
+// Amazon EC2 instances"); those are over and left out.
+func applyStatus(inst *Instance, s types.InstanceStatus) {
+	if s.InstanceStatus != nil {
+		inst.InstanceStatus = string(s.InstanceStatus.Status)
+	}
+	if s.SystemStatus != nil {
+		inst.SystemStatus = string(s.SystemStatus.Status)
+	}
+	inst.Events = nil
+	for _, e := range s.Events {
+		d := aws.ToString(e.Description)
+		if strings.HasPrefix(d, "[Completed]") || strings.HasPrefix(d, "[Canceled]") {
+			continue
+		}
+		inst.Events = append(inst.Events, ScheduledEvent{Code: string(e.Code), Description: d,
+			NotBefore: aws.ToTime(e.NotBefore), NotAfter: aws.ToTime(e.NotAfter)})
+	}
 }
 
 // Instance states this package reasons about.

@@ -113,6 +113,14 @@ type Options struct {
 	OnPrimaryChange string
 	// OnPrimaryChangeTimeout bounds that command; default 30s.
 	OnPrimaryChangeTimeout time.Duration
+	// EventSwitchover moves a volume off an owner with a scheduled EC2 event
+	// (retirement, stop, reboot, maintenance) by a planned switchover, once
+	// the event is within EventSwitchoverLead; default true. The event is
+	// paged either way.
+	EventSwitchover bool
+	// EventSwitchoverLead is how long before an event's earliest start the
+	// switchover runs; default 6h.
+	EventSwitchoverLead time.Duration
 	// Version is published in the registry.
 	Version string
 
@@ -162,6 +170,8 @@ func DefaultOptions() Options {
 		ListenAddr:       ":9437",
 
 		OnPrimaryChangeTimeout: 30 * time.Second,
+		EventSwitchover:        true,
+		EventSwitchoverLead:    6 * time.Hour,
 		Logger:                 zerolog.Nop(),
 	}
 }
@@ -245,6 +255,9 @@ func (o Options) validateTiming(bad complaint) {
 	}
 	if o.SuspectPageAfter <= 0 {
 		bad("suspect-page-after: %s must be positive", o.SuspectPageAfter)
+	}
+	if o.EventSwitchoverLead <= 0 {
+		bad("event-switchover-lead: %s must be positive", o.EventSwitchoverLead)
 	}
 	if o.OnPrimaryChangeTimeout <= 0 {
 		bad("on-primary-change-timeout: %s must be positive", o.OnPrimaryChangeTimeout)

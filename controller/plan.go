@@ -36,6 +36,7 @@ func plan(s *snapshot, t *term, o Options, now time.Time) []action {
 	for _, v := range s.volumes {
 		p.arming(v)
 		p.atRisk(v)
+		p.announced(v)
 		if t.busy(v.ID) {
 			p.moving(v)
 			continue
@@ -85,7 +86,7 @@ func (p *planner) page(ev alert.Event) {
 // conditionPages are the dedup-key prefixes of pages about a condition the
 // planner judges every round: triggered while it holds, resolved the first
 // round it no longer does, so no page of an ended condition stays open.
-var conditionPages = []string{"no_target/", "flap_damped/", "bad_override/", "unknown_key/", "stale_switchover/", "bad_journal/"}
+var conditionPages = []string{"no_target/", "flap_damped/", "bad_override/", "unknown_key/", "stale_switchover/", "bad_journal/", "scheduled_event/"}
 
 // raise pages a condition that holds this round, once while it stays open.
 func (p *planner) raise(ev alert.Event) {
@@ -116,6 +117,8 @@ func conditionKind(prefix string) alert.Kind {
 		return alert.KindFlapDamped
 	case "bad_journal":
 		return alert.KindStepOverdue
+	case "scheduled_event":
+		return alert.KindScheduledEvent
 	}
 	return alert.KindBadOverride
 }
@@ -235,6 +238,54 @@ func (p *planner) volume(v awsops.Volume) {
 	case owner != "":
 		p.owned(v, owner, paused)
 	}
+}
+
+// announced pages each scheduled EC2 event of a volume's owner, with its
+// deadline, for as long as EC2 announces it.
+func (p *planner) announced(v awsops.Volume) {
+	owner, _, err := currentOwner(v)
+	if err != nil || owner == "" {
+		return
+	}
+	for _, ev := range p.s.instances[owner].Events {
+		what := fmt.Sprintf("%s of %s's owner %s scheduled from %s", ev.Code, v.ID, owner, ev.NotBefore.UTC().Format(time.RFC3339))
+		switch {
+		case !p.o.EventSwitchover:
+			what += " (no automatic switchover: --event-switchover is off)"
+		case p.s.ov.PausedReason(v.ID) != "":
+			what += " (no automatic switchover while paused)"
+		default:
+			what += fmt.Sprintf("; a planned switchover runs from %s", ev.NotBefore.Add(-p.o.EventSwitchoverLead).UTC().Format(time.RFC3339))
+		}
+		p.raise(alert.Event{Kind: alert.KindScheduledEvent, Severity: alert.SeverityWarning, DedupKey: "scheduled_event/" + owner + "/" + ev.Code,
+			Volume: v.ID, Instance: owner, Summary: what + ": " + ev.Description})
+	}
+}
+
+// eventSwitchover moves a volume off an owner with a scheduled event by a
+// planned switchover, once the event is within the lead time: a retirement
+// or a maintenance stop then meets a host that serves nothing. It says
+// whether it started (or tried to start) one.
+func (p *planner) eventSwitchover(v awsops.Volume, from state.Endpoint) bool {
+	if !p.o.EventSwitchover {
+		return false
+	}
+	if _, armed := p.s.armed[v.ID]; !armed {
+		return false
+	}
+	for _, ev := range p.s.instances[from.Instance].Events {
+		if ev.NotBefore.Sub(p.now) > p.o.EventSwitchoverLead {
+			continue
+		}
+		to, err := chooseTarget(p.targetInput(v, from.Instance, ""))
+		if err != nil {
+			p.noTarget(v, from.Instance, err)
+			return true
+		}
+		p.move(v, state.KindSwitchover, from, to, fmt.Sprintf("scheduled EC2 event %s from %s: %s", ev.Code, ev.NotBefore.UTC().Format(time.RFC3339), ev.Description), nil, nil, false)
+		return true
+	}
+	return false
 }
 
 // arming arms a volume the first time its Postgres answers the leader's
@@ -450,7 +501,9 @@ func (p *planner) owned(v awsops.Volume, owner, paused string) {
 	case res.Verdict == health.VerdictDead && res.Actionable:
 		p.failover(v, from, res, "", false)
 	case res.Verdict == health.VerdictAlive && paused == "":
-		p.metadata(v, owner)
+		if !p.eventSwitchover(v, from) {
+			p.metadata(v, owner)
+		}
 	}
 }
 

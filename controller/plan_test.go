@@ -84,6 +84,13 @@ func (w *planWorld) verdict(v health.Verdict) *planWorld {
 	return w
 }
 
+// event schedules a retirement of the owner at notBefore.
+func (w *planWorld) event(notBefore time.Time) {
+	inst := w.s.instances[pOwner]
+	inst.Events = []awsops.ScheduledEvent{{Code: "instance-retirement", Description: "degraded hardware", NotBefore: notBefore}}
+	w.s.instances[pOwner] = inst
+}
+
 func (w *planWorld) attach(states ...awsops.Attachment) *planWorld {
 	w.s.volumes[0].Attachments = states
 	return w
@@ -400,6 +407,19 @@ func TestPlanTable(t *testing.T) {
 			w.s.ov.Global = &state.PauseOverride{Reason: "x"}
 			w.s.ov.Failovers = map[string]state.FailoverOverride{pVol: {Reason: "disk errors"}}
 		}, []string{"note failover-held"}},
+		// Issue 15 §7: scheduled EC2 events.
+		{"owner retires in three days: paged, nothing moves yet", func(w *planWorld) {
+			w.event(pNow.Add(72 * time.Hour))
+		}, []string{"page scheduled_event trigger"}},
+		{"owner retires within the lead: planned switchover", func(w *planWorld) {
+			w.event(pNow.Add(time.Hour))
+		}, []string{"page scheduled_event trigger", "start switchover " + pOwner + "->" + pPeerB}},
+		{"owner retires within the lead, event switchover off: paged only", func(w *planWorld) {
+			w.event(pNow.Add(time.Hour))
+			w.o.EventSwitchover = false
+		}, []string{"page scheduled_event trigger"}},
+		{"event over: its page resolved", func(w *planWorld) { w.t.open["scheduled_event/"+pOwner+"/instance-retirement"] = true },
+			[]string{"page scheduled_event resolve"}},
 		// Issue 15 §1: clients find the primary in etcd.
 		{"armed volume served by its owner, no primary published: published", func(w *planWorld) {
 			w.t.pgAnswered = map[string]bool{pOwner: true}

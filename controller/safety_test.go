@@ -311,3 +311,21 @@ func TestFirstDeployFencesNothing(t *testing.T) {
 	require.True(t, st.Volumes[0].Unarmed, "status says the volume is unarmed")
 	require.Equal(t, owner.id, c.ec2.VolumeAttachments(testVolume)[0].InstanceID, "the volume stayed on its owner")
 }
+
+// TestScheduledRetirementSwitchesOver: EC2 announces the owner's retirement
+// within the lead time; the volume is paged and moved off that host by a
+// planned switchover, before the event (issue 15 §7).
+func TestScheduledRetirementSwitchesOver(t *testing.T) {
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ})
+	c.start()
+	owner := c.owner()
+	require.NoError(t, c.ec2.ScheduleEvent(owner.id, ec2sim.ScheduledEvent{Code: "instance-retirement",
+		Description: "The instance is running on degraded hardware", NotBefore: time.Now().Add(time.Hour)}))
+	ev := c.waitPage(alert.KindScheduledEvent, alert.ActionTrigger, 10*time.Second)
+	require.Contains(t, ev.Summary, "instance-retirement")
+	rec := c.waitDone(1, 20*time.Second)
+	require.Equal(t, state.KindSwitchover, rec.Kind)
+	require.Contains(t, rec.Reason, "scheduled EC2 event instance-retirement")
+	c.assertMovedTo(c.byID(rec.To.Instance))
+	require.Zero(t, c.ec2Calls("StopInstances"), "a planned switchover stops no instance")
+}

@@ -124,6 +124,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.NoFailover, "nofailover", false, "never choose this host as a failover target")
 	fs.StringVar(&o.OnPrimaryChange, "on-primary-change", "", "shell command run on this host when it becomes a volume's primary, with VOLFAILOVER_VOLUME, _ADDRESS, _PORT, _INSTANCE and _FAILOVER_ID set; its outcome is journaled and paged")
 	fs.DurationVar(&o.OnPrimaryChangeTimeout, "on-primary-change-timeout", o.OnPrimaryChangeTimeout, "bound of the --on-primary-change command")
+	fs.BoolVar(&o.EventSwitchover, "event-switchover", o.EventSwitchover, "move a volume off an owner with a scheduled EC2 event (retirement, stop, reboot, maintenance) by a planned switchover, --event-switchover-lead before the event; the event is paged either way")
+	fs.DurationVar(&o.EventSwitchoverLead, "event-switchover-lead", o.EventSwitchoverLead, "how long before a scheduled event's earliest start the planned switchover runs")
 	fs.StringVar(&f.awsRegion, "aws-region", "", "AWS region (default: from IMDS)")
 	fs.StringVar(&f.ec2Endpoint, "ec2-endpoint", "", "EC2 endpoint override (e.g. the emulator)")
 	fs.StringVar(&f.imdsEndpoint, "imds-endpoint", "", "instance metadata endpoint override")

@@ -235,7 +235,8 @@ func (s *Sim) describeInstanceStatus(c *call) ([]byte, *apiError) {
 		impUsed = impUsed || impaired
 		inst, sys := s.statusOf(in, impaired)
 		row := xmlInstanceStatus{InstanceID: id, AvailabilityZone: in.az,
-			State: xmlState{Code: instanceStateCodes[in.state], Name: in.state}, SystemStatus: sys, InstanceStatus: inst}
+			State: xmlState{Code: instanceStateCodes[in.state], Name: in.state}, SystemStatus: sys, InstanceStatus: inst,
+			Events: renderEvents(in.events)}
 		if statusMatches(row, ms) {
 			rows = append(rows, row)
 		}

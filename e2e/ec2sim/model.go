@@ -156,6 +156,9 @@ type instance struct {
 	guestDown bool
 	// stopDue is when the scheduled stop completes (zero if none).
 	stopDue time.Time
+	// events are the instance's scheduled events (retirement, stop,
+	// maintenance), as DescribeInstanceStatus announces them.
+	events []ScheduledEvent
 	// pastStates are the states replaced within the last DescribeLag, oldest
 	// first, each with the time it ended (see volume.past).
 	pastStates []pastState

@@ -153,6 +153,16 @@ type xmlInstanceStatus struct {
 	State            xmlState   `xml:"instanceState"`
 	SystemStatus     xmlSummary `xml:"systemStatus"`
 	InstanceStatus   xmlSummary `xml:"instanceStatus"`
+	Events           []xmlEvent `xml:"eventsSet>item,omitempty"`
+}
+
+// xmlEvent is one InstanceStatusEvent (API reference: InstanceStatusEvent).
+type xmlEvent struct {
+	InstanceEventID string `xml:"instanceEventId"`
+	Code            string `xml:"code"`
+	Description     string `xml:"description"`
+	NotBefore       string `xml:"notBefore"`
+	NotAfter        string `xml:"notAfter,omitempty"`
 }
 
 type describeInstanceStatusResponse struct {
