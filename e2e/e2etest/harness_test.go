@@ -51,6 +51,10 @@ type worldOptions struct {
 	seed string
 	// unmonitored leaves the world's monitor off (the monitor's own test).
 	unmonitored bool
+	// firstDeploy starts the agents without postgres@<volume>.service, as
+	// the deploy guide's order does; the world returns once every controller
+	// is healthy, with no writer and no monitor.
+	firstDeploy bool
 }
 
 // world is one scenario: a sandbox, an etcd client, the invariant monitor, a
@@ -108,6 +112,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 
 	cfg := sandbox.DefaultConfig(dir)
 	cfg.Hosts, cfg.HostsB = o.hosts, o.hostsB
+	cfg.DeferPostgres = o.firstDeploy
 	cfg.Subnet = 2 + (os.Getpid()+int(subnetSeq.Add(1)))%250
 	cfg.SandboxBin = self
 	cfg.VolfailoverBin = volfailoverBin
@@ -148,6 +153,11 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	t.Cleanup(w.cancel)
 	w.mon = NewMonitor(w.sb, w.cli, MonitorOptions{Cooldown: o.cooldown, SessionTTL: sessionTTL}, func(*Violation) { w.cancel() })
+	if o.firstDeploy {
+		require.NoError(t, w.sb.WaitControllers(startCtx), "every controller healthy")
+		w.start = time.Now()
+		return w
+	}
 
 	owner, err := w.sb.WaitPostgres(startCtx, w.sb.Volume())
 	require.NoError(t, err, "postgres of the volume on its first owner")

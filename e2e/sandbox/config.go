@@ -52,6 +52,10 @@ type Config struct {
 	Hosts int
 	// HostsB is the number of extra hosts in ZoneB; default 1.
 	HostsB int
+	// DeferPostgres leaves postgres@<volume>.service out of the units
+	// submitted at start, as a first deploy in the documented order does
+	// (the agents run first); SubmitPostgres submits it later.
+	DeferPostgres bool
 	// Profile is the latency profile of ec2sim and the timing of fleet and
 	// the controllers; default ec2sim.ProfileInstant.
 	Profile ec2sim.Profile

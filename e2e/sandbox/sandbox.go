@@ -289,29 +289,41 @@ func (s *Sandbox) addHosts() error {
 	return nil
 }
 
-// submitUnits creates the two units through the fleet API with the real client.
+// submitUnits creates the units through the fleet API with the real client:
+// volfailover.service, and postgres@<volume>.service unless deferred.
 func (s *Sandbox) submitUnits(ctx context.Context) error {
+	if err := s.submitUnit(ctx, units.Volfailover, "volfailover.service"); err != nil {
+		return err
+	}
+	if s.cfg.DeferPostgres {
+		return nil
+	}
+	return s.SubmitPostgres(ctx)
+}
+
+// SubmitPostgres submits postgres@<volume>.service, launched: what a first
+// deploy does once the agents run.
+func (s *Sandbox) SubmitPostgres(ctx context.Context) error {
+	return s.submitUnit(ctx, units.Postgres, PostgresUnit(s.volume))
+}
+
+func (s *Sandbox) submitUnit(ctx context.Context, file, name string) error {
 	cfg := fleet.DefaultConfig()
 	cfg.Endpoint = s.fleetSrv.URL()
 	cli, err := fleet.NewClient(cfg)
 	if err != nil {
 		return fmt.Errorf("fleet client: %w", err)
 	}
-	for _, u := range []struct{ file, name string }{
-		{units.Volfailover, "volfailover.service"},
-		{units.Postgres, "postgres@" + s.volume + ".service"},
-	} {
-		text, err := units.FS.ReadFile(u.file)
-		if err != nil {
-			return fmt.Errorf("read unit %s: %w", u.file, err)
-		}
-		opts, err := fleet.ParseUnitFile(string(text))
-		if err != nil {
-			return fmt.Errorf("parse unit %s: %w", u.file, err)
-		}
-		if err := cli.CreateUnit(ctx, u.name, opts, fleet.StateLaunched); err != nil {
-			return fmt.Errorf("submit unit %s: %w", u.name, err)
-		}
+	text, err := units.FS.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read unit %s: %w", file, err)
+	}
+	opts, err := fleet.ParseUnitFile(string(text))
+	if err != nil {
+		return fmt.Errorf("parse unit %s: %w", file, err)
+	}
+	if err := cli.CreateUnit(ctx, name, opts, fleet.StateLaunched); err != nil {
+		return fmt.Errorf("submit unit %s: %w", name, err)
 	}
 	return nil
 }
