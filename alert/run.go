@@ -219,7 +219,7 @@ func (o *Outbox) deliver(ctx context.Context, key string, e *entry, due []Sink, 
 		case r.retry:
 			rec.State, rec.Error = stateFailed, fmt.Sprintf("gave up after %s: %v", o.opts.MaxAge, r.err)
 			o.metrics.count(name, resultDropped)
-			log.Error().Err(r.err).Dur("max_age", o.opts.MaxAge).Msg("page dropped: too old")
+			log.Error().Err(r.err).Dur("max_age_ms", o.opts.MaxAge).Msg("page dropped: too old")
 		default:
 			rec.State, rec.Error = stateFailed, r.err.Error()
 			o.metrics.count(name, resultDropped)

@@ -55,7 +55,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		return nil, err
 	}
 	o = o.withDefaults()
-	loadOpts := []func(*config.LoadOptions) error{config.WithRegion(o.Region)}
+	loadOpts := []func(*config.LoadOptions) error{config.WithRegion(o.Region), config.WithLogger(sdkLogger{log: o.Logger})}
 	if o.Credentials != nil {
 		loadOpts = append(loadOpts, config.WithCredentialsProvider(o.Credentials))
 	}

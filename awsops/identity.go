@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/rs/zerolog"
 )
 
 // Identity is who this host is in EC2, read from the instance metadata service.
@@ -18,11 +19,12 @@ type Identity struct {
 // LoadIdentity reads the host's instance ID, availability zone, private IPv4
 // and region from IMDS (IMDSv2, with the SDK's token handling).
 // imdsEndpoint overrides the endpoint (tests serve it); "" is the SDK default.
-func LoadIdentity(ctx context.Context, imdsEndpoint string) (Identity, error) {
+// The SDK's own log lines go to log.
+func LoadIdentity(ctx context.Context, imdsEndpoint string, log zerolog.Logger) (Identity, error) {
 	if err := validateEndpoint("IMDSEndpoint", imdsEndpoint); err != nil {
 		return Identity{}, err
 	}
-	cli := imds.New(imds.Options{Endpoint: imdsEndpoint, ClientEnableState: imds.ClientEnabled})
+	cli := imds.New(imds.Options{Endpoint: imdsEndpoint, ClientEnableState: imds.ClientEnabled, Logger: sdkLogger{log: log}})
 	var id Identity
 	for _, f := range []struct {
 		path string

@@ -1,6 +1,9 @@
 package awsops
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -8,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 )
 
@@ -76,7 +80,7 @@ func TestLoadIdentity(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, tokens := imdsServer(t, tc.meta)
-			id, err := LoadIdentity(testCtx(t, 10*time.Second), srv.URL)
+			id, err := LoadIdentity(testCtx(t, 10*time.Second), srv.URL, zerolog.Nop())
 			if tc.wantErr != "" {
 				require.ErrorContains(t, err, tc.wantErr)
 				return
@@ -86,6 +90,37 @@ func TestLoadIdentity(t *testing.T) {
 			require.Positive(t, tokens.Load(), "got no IMDSv2 token request, want at least one")
 		})
 	}
-	_, err := LoadIdentity(t.Context(), "not a url")
+	_, err := LoadIdentity(t.Context(), "not a url", zerolog.Nop())
 	require.ErrorContains(t, err, `IMDSEndpoint "not a url"`)
+}
+
+// TestSDKLogLinesAreJSON: an IMDS that refuses the IMDSv2 token makes the SDK
+// fall back to IMDSv1 and say so; the line goes through zerolog as JSON with
+// the rest of the log (issue 15 §4).
+func TestSDKLogLinesAreJSON(t *testing.T) {
+	meta := map[string]string{"instance-id": "i-0123456789abcdef0", "placement/availability-zone": "us-east-1a",
+		"local-ipv4": "10.0.1.23", "placement/region": "us-east-1"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			http.Error(w, "token service off", http.StatusForbidden)
+			return
+		}
+		v, ok := meta[strings.TrimPrefix(r.URL.Path, "/latest/meta-data/")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(v))
+	}))
+	t.Cleanup(srv.Close)
+	var buf bytes.Buffer
+	_, err := LoadIdentity(testCtx(t, 10*time.Second), srv.URL, zerolog.New(&buf))
+	require.NoError(t, err, "IMDSv1 answers")
+	var found bool
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), "every log line is JSON: %s", line)
+		found = found || (m["source"] == "aws-sdk" && strings.Contains(fmt.Sprint(m["message"]), "IMDSv1"))
+	}
+	require.True(t, found, "the SDK's IMDSv1 fallback warning in the log, got: %s", buf.String())
 }

@@ -203,7 +203,7 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.log.Info().Msg("controller stopped")
 			return nil
 		}
-		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("no etcd session (it ended or could not start); trying again")
+		c.log.Warn().Err(err).Dur("retry_in_ms", backoff).Msg("no etcd session (it ended or could not start); trying again")
 		select {
 		case <-ctx.Done():
 			return nil

@@ -162,7 +162,7 @@ func (w *worker) stepDone(ctx context.Context, s state.Step, st *state.StepRecor
 		return false, err
 	}
 	c.m.stepDur.WithLabelValues(string(s)).Observe(now.Sub(st.Start).Seconds())
-	log.Info().Str("skipped", skipped).Int("attempts", st.Attempts).Dur("took", now.Sub(st.Start)).Msg("step done")
+	log.Info().Str("skipped", skipped).Int("attempts", st.Attempts).Dur("took_ms", now.Sub(st.Start)).Msg("step done")
 	return true, nil
 }
 
@@ -216,7 +216,7 @@ func (w *worker) finish(ctx context.Context) error {
 		return err
 	}
 	w.resolve(ctx, "move completed", func(string) bool { return true })
-	w.log.Warn().Str("to", r.To.Instance).Dur("took", now.Sub(r.Created)).Msg("move completed")
+	w.log.Warn().Str("to", r.To.Instance).Dur("took_ms", now.Sub(r.Created)).Msg("move completed")
 	summary := fmt.Sprintf("%s of %s to %s completed in %s", r.Kind, r.Volume, r.To.Instance, now.Sub(r.Created).Round(time.Millisecond))
 	for _, st := range r.Timeline {
 		if st.Step == state.StepPublished && st.Note != "" {

@@ -166,7 +166,7 @@ func (f *runFlags) options(ctx context.Context, env adminEnv, log zerolog.Logger
 		return o, usageErr(err)
 	}
 	if o.InstanceID == "" || o.AvailabilityZone == "" || o.PrivateIP == "" || f.awsRegion == "" {
-		id, err := awsops.LoadIdentity(ctx, f.imdsEndpoint)
+		id, err := awsops.LoadIdentity(ctx, f.imdsEndpoint, log)
 		if err != nil {
 			return o, fmt.Errorf("load identity from IMDS (set --instance-id, --availability-zone, --private-ip and --aws-region to skip): %w", err)
 		}

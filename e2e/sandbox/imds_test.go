@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/volfailover/volfailover/awsops"
@@ -18,7 +19,7 @@ func TestIMDSServesIdentity(t *testing.T) {
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	id, err := awsops.LoadIdentity(ctx, m.URL())
+	id, err := awsops.LoadIdentity(ctx, m.URL(), zerolog.Nop())
 	require.NoError(t, err)
 	require.Equal(t, awsops.Identity{InstanceID: "i-0123456789abcdef0", AvailabilityZone: ZoneA, PrivateIP: "127.0.1.7", Region: Region}, id)
 }
