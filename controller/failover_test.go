@@ -89,6 +89,8 @@ func TestFencePolicies(t *testing.T) {
 			} else {
 				require.Less(t, fenced.End.Sub(fenced.Start), time.Second, "default policy does not wait for the stop: %+v", fenced)
 				require.Equal(t, "stopping", c.ec2.InstanceState(owner.id), "the moved volume did not wait for the stop")
+				require.Eventually(t, func() bool { return len(c.pager.openIncidents("fence_unconfirmed/")) == 0 }, 10*time.Second, 20*time.Millisecond,
+					"waiting for fence_unconfirmed to resolve once the old owner stopped (issue 15 §3)")
 			}
 		})
 	}

@@ -407,6 +407,13 @@ func TestPlanTable(t *testing.T) {
 			w.s.ov.Global = &state.PauseOverride{Reason: "x"}
 			w.s.ov.Failovers = map[string]state.FailoverOverride{pVol: {Reason: "disk errors"}}
 		}, []string{"note failover-held"}},
+		// Issue 15 §3: every page of an ended condition is resolved.
+		{"owner alive again: no_target resolved", func(w *planWorld) { w.t.open["no_target/"+pVol] = true },
+			[]string{"page no_target resolve"}},
+		{"override fixed: bad_override resolved", func(w *planWorld) { w.t.open["bad_override/"+w.s.keys.VolumePause(pVol)] = true },
+			[]string{"page bad_override resolve"}},
+		{"stray key deleted: unknown_key resolved", func(w *planWorld) { w.t.open["unknown_key//volfailover/Pause"] = true },
+			[]string{"page bad_override resolve"}},
 		// Issue 15 §7: scheduled EC2 events.
 		{"owner retires in three days: paged, nothing moves yet", func(w *planWorld) {
 			w.event(pNow.Add(72 * time.Hour))
