@@ -66,7 +66,7 @@ type planner struct {
 
 func (p *planner) add(a action) { p.out = append(p.out, a) }
 
-// once adds a note unless its key was given already this term.
+// note adds a log line, unless its once-key was given already this term.
 func (p *planner) note(once string, level zerolog.Level, vol, msg string, fields map[string]string) {
 	if once != "" && p.t.done[once] {
 		return
