@@ -71,7 +71,7 @@ func clean() History {
 			ec2(5.1, i2, "DetachVolume", "VolumeId", vol, "InstanceId", i1, "Force", "true"),
 			ec2(5.3, i2, "AttachVolume", "VolumeId", vol, "InstanceId", i3, "Device", "/dev/sdf"),
 			fleetReq(5.5, i2, "PATCH", "/fleet/v1/machines",
-				`[{"op":"remove","path":"/m1/metadata/postgres"},{"op":"add","path":"/m3/metadata/postgres","value":"`+vol+`"}]`),
+				`[{"op":"remove","path":"/m1/metadata/postgres"},{"op":"add","path":"/m3/metadata/postgres","value":{"value":"`+vol+`"}}]`),
 			fleetReq(5.6, i2, "PUT", "/fleet/v1/units/postgres@"+vol+".service", `{"desiredState":"launched"}`),
 			// The harness's own request is never judged.
 			ec2(30, "", "AttachVolume", "VolumeId", vol, "InstanceId", i4, "Device", "/dev/sdf"),

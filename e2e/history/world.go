@@ -148,18 +148,30 @@ func metadataOps(r Request) []metadataOp {
 		return nil
 	}
 	var wire []struct {
-		Op    string `json:"op"`
-		Path  string `json:"path"`
-		Value string `json:"value"`
+		Op    string          `json:"op"`
+		Path  string          `json:"path"`
+		Value json.RawMessage `json:"value"`
 	}
 	if json.Unmarshal([]byte(r.Body), &wire) != nil {
 		return nil
 	}
 	var out []metadataOp
 	for _, o := range wire {
-		if m := metadataPath.FindStringSubmatch(o.Path); m != nil {
-			out = append(out, metadataOp{Op: o.Op, Machine: m[1], Key: m[2], Value: o.Value})
+		m := metadataPath.FindStringSubmatch(o.Path)
+		if m == nil {
+			continue
 		}
+		// fleet wants the value wrapped, {"value":"vol-…"}; a bare string is
+		// read too, so a client that sends one is still judged.
+		var value string
+		if json.Unmarshal(o.Value, &value) != nil {
+			var wrapped struct {
+				Value string `json:"value"`
+			}
+			_ = json.Unmarshal(o.Value, &wrapped)
+			value = wrapped.Value
+		}
+		out = append(out, metadataOp{Op: o.Op, Machine: m[1], Key: m[2], Value: value})
 	}
 	return out
 }
