@@ -156,9 +156,13 @@ func TestCheckCleanHistory(t *testing.T) {
 			h.Faults = append(h.Faults, Fault{Kind: FaultPair, Host: "core2", Peer: "core3", From: at(50), To: at(60)})
 			h.Served = h.Served[:len(h.Served)-150]
 		}},
-		{"a paused volume need not be served", Options{}, func(h *History) {
+		{"a pause stops the serve clock: due 40s after the pause ended, past the end", Options{}, func(h *History) {
 			h.Served = h.Served[:10]
 			h.Pauses = []Pause{{From: at(30), To: at(35)}}
+		}},
+		{"a pause still in force: nothing is due", Options{}, func(h *History) {
+			h.Served = h.Served[:10]
+			h.Pauses = []Pause{{Volume: vol, From: at(50)}}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,6 +229,10 @@ func TestCheckCatchesEachRule(t *testing.T) {
 				}
 			}
 			h.Served = keep
+		}},
+		{"not served 40s after a pause that followed the fault ended", ServedAgain, Options{}, func(h *History) {
+			h.Served = h.Served[:10]
+			h.Pauses = []Pause{{From: at(22), To: at(25)}}
 		}},
 		{"a move never paged", MovePaged, Options{}, func(h *History) {
 			h.Pages = h.Pages[1:]

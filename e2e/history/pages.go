@@ -6,8 +6,9 @@ import (
 )
 
 // servedAgain judges the first half of invariant 8: after each fault ends,
-// every managed volume is served within ServeBound unless it was paused
-// meanwhile. A fault whose bound reaches past the end of the history is not
+// every managed volume is served within ServeBound; a pause stops that clock
+// (the bound runs again from the pause's end). A fault whose bound reaches
+// past the end of the history, or into a pause still in force, is not
 // judged yet.
 func (c *checker) servedAgain() {
 	h := c.w.h
@@ -22,12 +23,9 @@ func (c *checker) servedAgain() {
 		if f.To.IsZero() || f.To.Before(h.Start) {
 			continue
 		}
-		due := f.To.Add(c.o.ServeBound)
-		if !h.End.IsZero() && due.After(h.End) {
-			continue
-		}
 		for _, vol := range h.Volumes {
-			if c.w.paused(vol, f.To, due) {
+			due, ok := c.w.serveDue(vol, f.To, c.o.ServeBound)
+			if !ok || (!h.End.IsZero() && due.After(h.End)) {
 				continue
 			}
 			c.judged(ServedAgain)

@@ -110,17 +110,26 @@ func (w *world) name(inst string) string {
 	return inst
 }
 
-// paused reports whether vol was paused at any moment of [from, to].
-func (w *world) paused(vol string, from, to time.Time) bool {
-	for _, p := range w.h.Pauses {
-		if p.Volume != "" && p.Volume != vol {
-			continue
-		}
-		if !p.From.After(to) && (p.To.IsZero() || !p.To.Before(from)) {
-			return true
+// serveDue is when vol must have been served again after a fault ended at
+// from: bound later, or bound after the end of the last pause that began
+// before that; false while such a pause is still in force.
+func (w *world) serveDue(vol string, from time.Time, bound time.Duration) (time.Time, bool) {
+	due := from.Add(bound)
+	for changed := true; changed; {
+		changed = false
+		for _, p := range w.h.Pauses {
+			if (p.Volume != "" && p.Volume != vol) || p.From.After(due) || (!p.To.IsZero() && p.To.Before(from)) {
+				continue
+			}
+			if p.To.IsZero() {
+				return time.Time{}, false
+			}
+			if d := p.To.Add(bound); d.After(due) {
+				due, changed = d, true
+			}
 		}
 	}
-	return false
+	return due, true
 }
 
 // stoppedInstances lists the instances a StopInstances names.
