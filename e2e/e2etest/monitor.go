@@ -123,7 +123,8 @@ type Monitor struct {
 	pauses          []span // global or per-volume pause in force
 	switchovers     []span // a switchover request present
 	records         map[string]*state.Record
-	lastLook        time.Time // of the last etcd read that succeeded
+	recordSeen      map[string]time.Time // when each record was first seen
+	lastLook        time.Time            // of the last etcd read that succeeded
 	trace           []string
 	checks          int
 	mutations       int
@@ -162,7 +163,7 @@ func NewMonitor(sb *sandbox.Sandbox, cli *clientv3.Client, o MonitorOptions, onV
 		sb: sb, cli: cli, keys: state.Keys{Prefix: o.KeyPrefix}, vol: sb.Volume(), o: o,
 		onViolation: onViolation, stop: make(chan struct{}),
 		sessions: map[string][]span{}, leads: map[string][]span{}, curLease: map[string]int64{},
-		cuts: map[string]cut{}, records: map[string]*state.Record{},
+		cuts: map[string]cut{}, records: map[string]*state.Record{}, recordSeen: map[string]time.Time{},
 		etcdRec: newEtcdRecorder(state.Keys{Prefix: o.KeyPrefix}), recCancel: func() {},
 	}
 }
@@ -455,6 +456,7 @@ func (m *Monitor) absorbEtcd(now time.Time, v etcdView) {
 	for _, r := range v.records {
 		prev, ok := m.records[r.ID]
 		if !ok {
+			m.recordSeen[r.ID] = now
 			m.note(now, "move %s (%s) planned %s -> %s: %s", r.ID, r.Kind, r.From.Instance, r.To.Instance, r.Reason)
 		} else if prev.Step != r.Step {
 			m.note(now, "move %s at step %s", r.ID, r.Step)

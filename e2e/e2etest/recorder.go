@@ -184,8 +184,10 @@ func (m *Monitor) buildHistory(end time.Time) (history.History, error) {
 	for _, p := range m.pauses {
 		h.Pauses = append(h.Pauses, history.Pause{From: p.From, To: p.To})
 	}
-	for _, r := range m.records {
+	h.MovesSeen = map[string]time.Time{}
+	for id, r := range m.records {
 		h.Moves = append(h.Moves, *r)
+		h.MovesSeen[id] = m.recordSeen[id]
 	}
 	m.mu.Unlock()
 	sort.Slice(h.Moves, func(i, j int) bool { return h.Moves[i].Created.Before(h.Moves[j].Created) })

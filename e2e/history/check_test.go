@@ -156,6 +156,10 @@ func TestCheckCleanHistory(t *testing.T) {
 			h.Faults = append(h.Faults, Fault{Kind: FaultPair, Host: "core2", Peer: "core3", From: at(50), To: at(60)})
 			h.Served = h.Served[:len(h.Served)-150]
 		}},
+		{"a move written seconds after its planning round began is paged from when it was written", Options{PageBound: 3 * time.Second}, func(h *History) {
+			h.MovesSeen = map[string]time.Time{moveI: at(7.0)}
+			h.Pages[0].At, h.Pages[1].At = at(8.5), at(9.0)
+		}},
 		{"a pause stops the serve clock: due 40s after the pause ended, past the end", Options{}, func(h *History) {
 			h.Served = h.Served[:10]
 			h.Pauses = []Pause{{From: at(30), To: at(35)}}

@@ -48,6 +48,11 @@ type History struct {
 	Pages []Page
 	// Moves are the controllers' move records (journal and history).
 	Moves []state.Record
+	// MovesSeen is when the harness first saw each move record in etcd, by
+	// ID. A record's Created is the clock of the round that planned it, which
+	// can be seconds before the record was written when that round's reads
+	// were slow (an EC2 throttle storm); a move is paged after it is written.
+	MovesSeen map[string]time.Time
 	// StrictFence says the controllers ran with the strict fence policy; a
 	// move record's own Fence field says so too.
 	StrictFence bool

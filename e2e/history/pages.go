@@ -64,7 +64,11 @@ func (c *checker) paged() {
 		if m.DryRun || m.Created.Before(h.Start) {
 			continue
 		}
-		c.movePaged(m.ID, m.Created, func(p Page) bool { return p.Action == actionTrigger }, "its start")
+		started := m.Created
+		if seen, ok := h.MovesSeen[m.ID]; ok && seen.After(started) {
+			started = seen
+		}
+		c.movePaged(m.ID, started, func(p Page) bool { return p.Action == actionTrigger }, "its start")
 		for _, st := range m.Timeline {
 			limit, ok := c.o.StepDeadlines[st.Step]
 			if !ok {
