@@ -360,14 +360,14 @@ func (c *chaos) printTable(seed int64, dur time.Duration, rounds int, byFault ma
 	}
 
 	looks, muts := w.mon.Stats()
-	fmt.Fprintf(&b, "\ninvariant checks run, by invariant\n  %-4s %-34s %10s\n", "inv", "check", "judgements")
-	fmt.Fprintf(&b, "  %-4d %-34s %10d\n", 1, "one attachment (world, each look)", looks)
-	fmt.Fprintf(&b, "  %-4d %-34s %10d\n", 2, "one postgres (world, each look)", looks)
-	fmt.Fprintf(&b, "  %-4d %-34s %10d\n", 3, "acknowledged rows read back", rows)
-	fmt.Fprintf(&b, "  %-4d %-34s %10d\n", 4, "mutations vs session (monitor)", muts)
-	fmt.Fprintf(&b, "  %-4d %-34s %10d\n", 5, "pause and cooldown (world, each look)", looks)
+	fmt.Fprintf(&b, "\ninvariant checks run, by invariant\n  %-4s %-40s %10s\n", "inv", "check", "judgements")
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 1, "one attachment (world, each look)", looks)
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 2, "one postgres (world, each look)", looks)
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 3, "acknowledged rows read back", rows)
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 4, "mutations vs session (monitor)", muts)
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 5, "pause and cooldown (world, each look)", looks)
 	for _, r := range history.Rules {
-		fmt.Fprintf(&b, "  %-4d %-34s %10d\n", r.Invariant(), string(r)+" (history)", rep.Judged[r])
+		fmt.Fprintf(&b, "  %-4d %-40s %10d\n", r.Invariant(), string(r)+" (history)", rep.Judged[r])
 	}
 
 	done := map[state.Kind]int{}
