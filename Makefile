@@ -10,6 +10,11 @@ STRESS_COUNT ?= 20
 STRESS_JSON  ?= $(BIN_DIR)/stress.json
 # Bounds each package's whole stress run; a hang then shows as a package failure.
 STRESS_TIMEOUT ?= 4h
+# How long `make chaos` injects faults, and the seed that picks them (empty: the clock).
+DURATION  ?= 5m
+SEED      ?=
+# Bounds the whole chaos run: DURATION plus the sandbox's start, the last repair and the checks.
+CHAOS_TIMEOUT ?= 3h
 # Latency profile of the emulated cloud for demo and sandbox: instant or aws-typical.
 PROFILE   ?= instant
 # What a build says it is: `volfailover --version`, the build_info metric and
@@ -26,7 +31,7 @@ RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## build every binary into ./bin
@@ -60,6 +65,10 @@ stress: ## run the tests STRESS_COUNT times (default 20) under -race, then list 
 .PHONY: e2e
 e2e: ## end-to-end and chaos tests: real processes, etcd, PostgreSQL 15 (E2E_CHAOS_SEED replays a chaos run)
 	$(GO) test -race -count=1 -timeout 15m -tags e2e -v ./e2e/e2etest/
+
+.PHONY: chaos
+chaos: ## inject random faults for DURATION (default 5m) with SEED, then print the faults, the checks run by invariant, the moves and every violation
+	E2E_CHAOS_DURATION=$(DURATION) E2E_CHAOS_SEED=$(SEED) $(GO) test -race -count=1 -timeout $(CHAOS_TIMEOUT) -tags e2e -run '^TestChaos$$' -v ./e2e/e2etest/
 
 .PHONY: bench
 bench: ## measure recovery, takeover, scale and footprint; writes docs/benchmarks (about 30 min; BENCH_FLAGS=-short for a quick run)

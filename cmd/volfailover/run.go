@@ -22,6 +22,7 @@ import (
 	"github.com/volfailover/volfailover/awsops"
 	"github.com/volfailover/volfailover/controller"
 	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/internal/useragent"
 	"github.com/volfailover/volfailover/state"
 )
 
@@ -227,7 +228,7 @@ func (f *runFlags) awsOptions(o controller.Options, log zerolog.Logger) (awsops.
 	ao.Wait.StuckAttaching, ao.Wait.StuckDetaching = f.ec2Wait.StuckAttaching, f.ec2Wait.StuckDetaching
 	// awsops has no AppID option: the transport appends one to the SDK's
 	// User-Agent so EC2 (and the emulator's journal) can tell instances apart.
-	ao.HTTPClient = &http.Client{Transport: appIDTransport{app: "app/volfailover-" + o.InstanceID, base: http.DefaultTransport.(*http.Transport).Clone()}}
+	ao.HTTPClient = &http.Client{Transport: appIDTransport{app: useragent.SDKAppID(o.InstanceID), base: http.DefaultTransport.(*http.Transport).Clone()}}
 	if err := ao.Validate(); err != nil {
 		return ao, usageErr(err)
 	}
@@ -237,7 +238,7 @@ func (f *runFlags) awsOptions(o controller.Options, log zerolog.Logger) (awsops.
 // fleetConfig completes and checks the fleet client configuration.
 func (f *runFlags) fleetConfig(o controller.Options, log zerolog.Logger) (fleet.Config, error) {
 	fc := fleet.DefaultConfig()
-	fc.Endpoint, fc.Logger, fc.UserAgent = f.fleetEndpoint, log, "volfailover/"+currentBuild().Version+" ("+o.InstanceID+")"
+	fc.Endpoint, fc.Logger, fc.UserAgent = f.fleetEndpoint, log, useragent.Fleet(currentBuild().Version, o.InstanceID)
 	if err := fc.Validate(); err != nil {
 		return fc, usageErr(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,7 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/e2e/history"
 	"github.com/volfailover/volfailover/e2e/sandbox"
+	"github.com/volfailover/volfailover/state"
 )
 
 // chaosFaults are the faults a chaos round picks from: the scenarios' faults.
@@ -59,6 +62,10 @@ func TestChaos(t *testing.T) {
 	end := time.Now().Add(dur)
 	rounds := 0
 	byFault := map[string]int{}
+	var rep history.Report
+	rowsChecked := 0
+	// The table is printed however the run ends, a failed round included.
+	defer func() { c.printTable(seed, dur, rounds, byFault, rep, rowsChecked) }()
 	for time.Now().Before(end) {
 		rounds++
 		fault := chaosFaults[rng.Intn(len(chaosFaults))]
@@ -70,11 +77,15 @@ func TestChaos(t *testing.T) {
 		owner, answered := w.waitServed(failoverDeadline+sessionTTL+5*time.Second, c.avoid()...)
 		timings.add(t.Name(), fmt.Sprintf("r%02d %s", rounds, fault), answered.Sub(began))
 		c.repair()
-		w.verifyRows(owner)
+		rowsChecked = w.verifyRows(owner)
+		rep = w.checkHistory(fmt.Sprintf("chaos round %d", rounds))
 		require.Nil(t, w.mon.Violation(), "chaos seed %d: invariant broken in round %d (%s)", seed, rounds, what)
+		require.Empty(t, rep.Violations, "chaos seed %d: history check failed by round %d (%s)", seed, rounds, what)
 	}
 	owner, _ := w.waitServed(failoverDeadline)
 	w.settle(owner)
+	rowsChecked = len(w.wr.Acked())
+	rep = w.checkHistory("the end of the chaos run")
 	t.Logf("chaos: %d rounds in %s, seed %d, %d acknowledged rows kept", rounds, dur, seed, len(w.wr.Acked()))
 	t.Logf("chaos: rounds by fault %v; %d cuts of a link to the healthy owner held past the threshold, none fenced it", byFault, c.linkCuts)
 }
@@ -314,4 +325,71 @@ func (c *chaos) repair() {
 		return n == total && w.leader() != "", fmt.Sprintf("%d of %d registered, leader %q", n, total, w.leader())
 	})
 	require.NoError(w.t, w.sb.WaitControllers(w.ctx), "controllers healthy after the repair")
+}
+
+// printTable prints what a chaos run did and found (make chaos shows it; the
+// columns are described in docs/sandbox.md): the faults injected by kind, the
+// checks run by invariant, the moves completed, and every violation with the
+// seed that replays it.
+func (c *chaos) printTable(seed int64, dur time.Duration, rounds int, byFault map[string]int, rep history.Report, rows int) {
+	w := c.w
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nchaos summary: seed %d, duration %s, %d rounds (replay: make chaos SEED=%d DURATION=%s)\n", seed, dur, rounds, seed, dur)
+
+	fmt.Fprintf(&b, "\nfaults injected, by kind\n  %-28s %6s\n", "chaos round", "rounds")
+	kinds := make([]string, 0, len(byFault))
+	for k := range byFault {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "  %-28s %6d\n", k, byFault[k])
+	}
+	windows := map[string]int{}
+	for _, f := range w.sb.Faults() {
+		windows[f.Kind]++
+	}
+	fmt.Fprintf(&b, "  %-28s %6s\n", "sandbox fault window", "count")
+	kinds = kinds[:0]
+	for k := range windows {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "  %-28s %6d\n", k, windows[k])
+	}
+
+	looks, muts := w.mon.Stats()
+	fmt.Fprintf(&b, "\ninvariant checks run, by invariant\n  %-4s %-40s %10s\n", "inv", "check", "judgements")
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 1, "one attachment (world, each look)", looks)
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 2, "one postgres (world, each look)", looks)
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 3, "acknowledged rows read back", rows)
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 4, "mutations vs session (monitor)", muts)
+	fmt.Fprintf(&b, "  %-4d %-40s %10d\n", 5, "pause and cooldown (world, each look)", looks)
+	for _, r := range history.Rules {
+		fmt.Fprintf(&b, "  %-4d %-40s %10d\n", r.Invariant(), string(r)+" (history)", rep.Judged[r])
+	}
+
+	done := map[state.Kind]int{}
+	for _, r := range w.mon.Records() {
+		if !r.Finished.IsZero() && r.Abandoned == "" {
+			done[r.Kind]++
+		}
+	}
+	fmt.Fprintf(&b, "\nmoves completed: %d failovers, %d switchovers\n", done[state.KindFailover], done[state.KindSwitchover])
+
+	fmt.Fprintf(&b, "\nviolations (replay with make chaos SEED=%d)\n", seed)
+	n := 0
+	if v := w.mon.Violation(); v != nil {
+		fmt.Fprintf(&b, "  invariant %s at %s: %s\n", v.Invariant, v.At.Format("15:04:05.000"), v.Detail)
+		n++
+	}
+	for _, v := range rep.Violations {
+		fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(v.String(), "\n", "\n  "))
+		n++
+	}
+	if n == 0 {
+		b.WriteString("  none\n")
+	}
+	fmt.Print(b.String())
 }

@@ -25,8 +25,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/volfailover/volfailover/alert"
+	"github.com/volfailover/volfailover/e2e/history"
 	"github.com/volfailover/volfailover/e2e/sandbox"
 	"github.com/volfailover/volfailover/fleet"
+	"github.com/volfailover/volfailover/internal/useragent"
 	"github.com/volfailover/volfailover/state"
 )
 
@@ -75,6 +77,10 @@ type world struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// reported are the history violations already reported, so a check
+	// after every chaos round reports each one once.
+	reported map[string]bool
+
 	wr       *sandbox.Writer
 	stopW    context.CancelFunc
 	writerWG sync.WaitGroup
@@ -96,7 +102,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	if o.cooldown == 0 {
 		o.cooldown = time.Minute
 	}
-	w := &world{t: t, name: t.Name(), o: o, keys: state.Keys{Prefix: "/volfailover"}, hook: newPageHook(t)}
+	w := &world{t: t, name: t.Name(), o: o, keys: state.Keys{Prefix: "/volfailover"}, hook: newPageHook(t), reported: map[string]bool{}}
 	// Not t.TempDir: its parents are 0700, which the postgres user cannot traverse.
 	dir, err := os.MkdirTemp("", "volfailover-e2e-")
 	require.NoError(t, err, "sandbox dir")
@@ -152,7 +158,8 @@ func newWorld(t *testing.T, o worldOptions) *world {
 
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	t.Cleanup(w.cancel)
-	w.mon = NewMonitor(w.sb, w.cli, MonitorOptions{Cooldown: o.cooldown, SessionTTL: sessionTTL}, func(*Violation) { w.cancel() })
+	w.mon = NewMonitor(w.sb, w.cli, MonitorOptions{Cooldown: o.cooldown, SessionTTL: sessionTTL, Served: w.served, Pages: w.hook.history,
+		History: history.Options{PageBound: pageBound}}, func(*Violation) { w.cancel() })
 	if o.firstDeploy {
 		require.NoError(t, w.sb.WaitControllers(startCtx), "every controller healthy")
 		w.start = time.Now()
@@ -180,12 +187,14 @@ func newWorld(t *testing.T, o worldOptions) *world {
 
 // report stops the monitor and fails the test with the first violation.
 func (w *world) report() {
+	w.awaitPages()
 	w.stopWriter()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	v := w.mon.Stop(ctx)
 	looks, muts := w.mon.Stats()
 	w.t.Logf("monitor: %d looks, %d controller mutations judged", looks, muts)
+	w.checkHistory("the end of the scenario")
 	if v == nil {
 		if w.o.seed != "" && w.t.Failed() {
 			w.t.Logf("chaos seed: %s (replay with E2E_CHAOS_SEED=%s); no invariant broken; recent events:\n  %s",
@@ -199,6 +208,74 @@ func (w *world) report() {
 	}
 	w.t.Errorf("INVARIANT %s BROKEN at %s (%.1fs into the scenario)\n%s%s\nrecent events:\n  %s",
 		v.Invariant, v.At.Format("15:04:05.000"), v.At.Sub(w.start).Seconds(), v.Detail, seed, strings.Join(w.mon.Trace(), "\n  "))
+}
+
+// pageBound is how soon the e2e controllers must page what they report: the
+// outbox delivers on the leader's next rounds (500ms probes on the instant profile).
+const pageBound = 3 * time.Second
+
+// awaitPages lets the pages of the scenario's last move fall due before the
+// history is judged, so the paging rules judge it rather than skip it as
+// too recent. It waits at most pageBound.
+func (w *world) awaitPages() {
+	var latest time.Time
+	for _, r := range w.mon.Records() {
+		for _, t := range []time.Time{r.Created, r.Updated, r.Finished} {
+			if t.After(latest) {
+				latest = t
+			}
+		}
+	}
+	wait := time.Until(latest.Add(pageBound + 100*time.Millisecond))
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(min(wait, pageBound+100*time.Millisecond))
+	defer t.Stop()
+	<-t.C
+}
+
+// served is when the volume was served: the writer's acknowledged commits.
+func (w *world) served() []time.Time {
+	if w.wr == nil {
+		return nil
+	}
+	return w.wr.AckTimes()
+}
+
+// checkHistory runs the history checks on everything recorded so far and
+// fails the test with each violation and the part of the history that shows
+// it. It returns the report (the chaos run tallies it).
+func (w *world) checkHistory(when string) history.Report {
+	w.t.Helper()
+	rep, err := w.mon.CheckHistory()
+	if err != nil {
+		w.t.Errorf("history checks at %s: %v", when, err)
+		return rep
+	}
+	w.t.Logf("history checks at %s: %s", when, judgedSummary(rep))
+	seed := ""
+	if w.o.seed != "" {
+		seed = " (chaos seed " + w.o.seed + ", replay with E2E_CHAOS_SEED=" + w.o.seed + ")"
+	}
+	for _, v := range rep.Violations {
+		key := v.String()
+		if w.reported[key] {
+			continue // found by an earlier check of the same history
+		}
+		w.reported[key] = true
+		w.t.Errorf("HISTORY VIOLATION at %s%s: %v", when, seed, v)
+	}
+	return rep
+}
+
+// judgedSummary lists how many judgements each rule made.
+func judgedSummary(rep history.Report) string {
+	parts := make([]string, 0, len(history.Rules))
+	for _, r := range history.Rules {
+		parts = append(parts, fmt.Sprintf("%s %d", r, rep.Judged[r]))
+	}
+	return fmt.Sprintf("%d violations; judged: %s", len(rep.Violations), strings.Join(parts, ", "))
 }
 
 // waitSettled waits until every live host is registered, a leader is elected
@@ -612,13 +689,13 @@ func (w *world) fleetSince(since time.Time) []fleetRequest {
 func (w *world) controllerMutations(since time.Time) []string {
 	var out []string
 	for _, c := range w.ec2Since(since) {
-		if c.Mutating() && strings.Contains(c.UserAgent, "volfailover") {
-			out = append(out, fmt.Sprintf("EC2 %s by %s", c.Action, w.hostOf(instanceRe.FindString(c.UserAgent))))
+		if inst, ok := useragent.Instance(c.UserAgent); ok && c.Mutating() {
+			out = append(out, fmt.Sprintf("EC2 %s by %s", c.Action, w.hostOf(inst)))
 		}
 	}
 	for _, r := range w.fleetSince(since) {
-		if r.Mutating() && strings.Contains(r.UserAgent, "volfailover") {
-			out = append(out, fmt.Sprintf("fleet %s %s by %s", r.Method, r.Path, w.hostOf(instanceRe.FindString(r.UserAgent))))
+		if inst, ok := useragent.Instance(r.UserAgent); ok && r.Mutating() {
+			out = append(out, fmt.Sprintf("fleet %s %s by %s", r.Method, r.Path, w.hostOf(inst)))
 		}
 	}
 	return out
@@ -636,11 +713,34 @@ func (w *world) controllerLog() string {
 	return b.String()
 }
 
+// senderOf is the instance of the controller that sent a request, "" if none did.
+func senderOf(ua string) string {
+	inst, _ := useragent.Instance(ua)
+	return inst
+}
+
 // pageHook is the generic webhook receiver the controllers page.
 type pageHook struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	pages []alert.WebhookPayload
+	at    []time.Time // when each of pages arrived
+}
+
+// history returns the pages received so far, for the history checks. An
+// event sent without an action is a trigger (alert's default).
+func (h *pageHook) history() []history.Page {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]history.Page, len(h.pages))
+	for i, p := range h.pages {
+		action := p.Action
+		if action == "" {
+			action = string(alert.ActionTrigger)
+		}
+		out[i] = history.Page{At: h.at[i], Kind: p.Kind, Action: action, DedupKey: p.DedupKey, Volume: p.Volume, FailoverID: p.FailoverID}
+	}
+	return out
 }
 
 func newPageHook(t *testing.T) *pageHook {
@@ -654,6 +754,7 @@ func newPageHook(t *testing.T) *pageHook {
 		}
 		h.mu.Lock()
 		h.pages = append(h.pages, p)
+		h.at = append(h.at, time.Now())
 		h.mu.Unlock()
 		rw.WriteHeader(http.StatusNoContent)
 	}))

@@ -141,10 +141,10 @@ func TestLeaderKilledMidFailover(t *testing.T) {
 			t.Logf("mutations per step since the owner's kill: %v", counts)
 			for _, s := range done {
 				for _, c := range w.ec2Since(killAt) {
-					require.False(t, stepMutation(s, vol, &c, nil), "step %s was done before the kill but %s repeated %s", s, w.hostOf(instanceRe.FindString(c.UserAgent)), c.Action)
+					require.False(t, stepMutation(s, vol, &c, nil), "step %s was done before the kill but %s repeated %s", s, w.hostOf(senderOf(c.UserAgent)), c.Action)
 				}
 				for _, r := range w.fleetSince(killAt) {
-					require.False(t, stepMutation(s, vol, nil, &r), "step %s was done before the kill but %s repeated %s %s", s, w.hostOf(instanceRe.FindString(r.UserAgent)), r.Method, r.Path)
+					require.False(t, stepMutation(s, vol, nil, &r), "step %s was done before the kill but %s repeated %s %s", s, w.hostOf(senderOf(r.UserAgent)), r.Method, r.Path)
 				}
 			}
 			// The timeline says who did what: done steps by the dead leader, the rest by the new one.

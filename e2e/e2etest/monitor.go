@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -15,7 +14,9 @@ import (
 
 	"github.com/volfailover/volfailover/e2e/ec2sim"
 	"github.com/volfailover/volfailover/e2e/fleetsim"
+	"github.com/volfailover/volfailover/e2e/history"
 	"github.com/volfailover/volfailover/e2e/sandbox"
+	"github.com/volfailover/volfailover/internal/useragent"
 	"github.com/volfailover/volfailover/state"
 )
 
@@ -79,6 +80,13 @@ type MonitorOptions struct {
 	Grace time.Duration
 	// KeyPrefix is the controllers' etcd prefix; default "/volfailover".
 	KeyPrefix string
+	// Served returns the moments the volume was served (the writer's
+	// acknowledged commits), for the history checks; optional.
+	Served func() []time.Time
+	// Pages returns the pages received so far, for the history checks; optional.
+	Pages func() []history.Page
+	// History bounds the history checks; zero fields take history.DefaultOptions.
+	History history.Options
 }
 
 // Monitor watches a running sandbox and records the first violation of an
@@ -97,6 +105,10 @@ type Monitor struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
+	// etcdRec follows leadership and sessions for the history checks.
+	etcdRec   *etcdRecorder
+	recCancel context.CancelFunc
+
 	mu        sync.Mutex
 	start     time.Time
 	first     *Violation
@@ -111,7 +123,8 @@ type Monitor struct {
 	pauses          []span // global or per-volume pause in force
 	switchovers     []span // a switchover request present
 	records         map[string]*state.Record
-	lastLook        time.Time // of the last etcd read that succeeded
+	recordSeen      map[string]time.Time // when each record was first seen
+	lastLook        time.Time            // of the last etcd read that succeeded
 	trace           []string
 	checks          int
 	mutations       int
@@ -150,7 +163,8 @@ func NewMonitor(sb *sandbox.Sandbox, cli *clientv3.Client, o MonitorOptions, onV
 		sb: sb, cli: cli, keys: state.Keys{Prefix: o.KeyPrefix}, vol: sb.Volume(), o: o,
 		onViolation: onViolation, stop: make(chan struct{}),
 		sessions: map[string][]span{}, leads: map[string][]span{}, curLease: map[string]int64{},
-		cuts: map[string]cut{}, records: map[string]*state.Record{},
+		cuts: map[string]cut{}, records: map[string]*state.Record{}, recordSeen: map[string]time.Time{},
+		etcdRec: newEtcdRecorder(state.Keys{Prefix: o.KeyPrefix}), recCancel: func() {},
 	}
 }
 
@@ -162,6 +176,15 @@ func (m *Monitor) Start(ctx context.Context) {
 	m.ec2Seen = len(m.sb.EC2Journal())
 	m.fleetSeen = len(m.sb.FleetJournal())
 	m.mu.Unlock()
+	rctx, cancel := context.WithCancel(ctx)
+	m.recCancel = cancel
+	ready := make(chan struct{}, 1)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.etcdRec.run(rctx, m.cli, ready)
+	}()
+	<-ready     // the holder and the sessions are known before anything is judged
 	m.look(ctx) // sessions and leader known before the first mutation is judged
 	m.wg.Add(1)
 	go func() {
@@ -188,6 +211,7 @@ func (m *Monitor) Stop(ctx context.Context) *Violation {
 	default:
 		close(m.stop)
 	}
+	m.recCancel()
 	m.wg.Wait()
 	m.look(ctx)
 	return m.Violation()
@@ -432,6 +456,7 @@ func (m *Monitor) absorbEtcd(now time.Time, v etcdView) {
 	for _, r := range v.records {
 		prev, ok := m.records[r.ID]
 		if !ok {
+			m.recordSeen[r.ID] = now
 			m.note(now, "move %s (%s) planned %s -> %s: %s", r.ID, r.Kind, r.From.Instance, r.To.Instance, r.Reason)
 		} else if prev.Step != r.Step {
 			m.note(now, "move %s at step %s", r.ID, r.Step)
@@ -507,14 +532,12 @@ func (m *Monitor) requested(t time.Time) bool {
 	return false
 }
 
-var instanceRe = regexp.MustCompile(`i-[0-9a-f]{8,17}`)
-
 // judgeMutations checks invariant 4 on every new journal entry; m.mu is held.
 func (m *Monitor) judgeMutations(ec2 []ec2Call, fl []fleetRequest) *Violation {
 	var first *Violation
 	judge := func(at time.Time, ua, what string) {
-		inst := instanceRe.FindString(ua)
-		if inst == "" || !strings.Contains(ua, "volfailover") {
+		inst, ok := useragent.Instance(ua)
+		if !ok {
 			return // the sandbox or the test, not a controller
 		}
 		m.mutations++

@@ -373,7 +373,7 @@ func (s *Sim) stop(c *call, in *instance, force, skipOS bool) {
 	var delay time.Duration
 	switch {
 	case in.state == "running":
-		in.setState("stopping", c.now, s.lat.DescribeLag)
+		s.setInstanceState(in, "stopping", c.now)
 		in.stopStuck, in.guestDown = false, skipOS
 		if skipOS {
 			delay = draw(s.rng, s.lat.HardStopMin, s.lat.HardStopMax)

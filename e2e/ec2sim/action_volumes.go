@@ -237,6 +237,7 @@ func (s *Sim) attachVolume(c *call) ([]byte, *apiError) {
 	v.remember(c.now, s.lat.DescribeLag)
 	gen := s.nextGen()
 	v.att = &attachment{instanceID: instID, device: device, state: attAttaching, attachTime: c.now, gen: gen}
+	s.noteAttachment(c.now, volID, instID, attAttaching)
 	_, stuck := s.take(c, FaultStuckAttaching, "")
 	// Same device under its other name: AWS accepts, the attach never completes.
 	stuck = stuck || aliasTaken
@@ -302,6 +303,7 @@ func (s *Sim) detachVolume(c *call) ([]byte, *apiError) {
 		v.remember(c.now, s.lat.DescribeLag)
 		a.gen = s.nextGen()
 		a.state, a.stuck = attDetaching, false
+		s.noteAttachment(c.now, volID, a.instanceID, attDetaching)
 		if _, ok := s.take(c, FaultForceStuck, ""); ok {
 			a.stuck = true
 		} else {
@@ -312,6 +314,7 @@ func (s *Sim) detachVolume(c *call) ([]byte, *apiError) {
 		v.remember(c.now, s.lat.DescribeLag)
 		a.gen = s.nextGen()
 		a.state, a.stuck = attDetaching, false
+		s.noteAttachment(c.now, volID, a.instanceID, attDetaching)
 		if _, ok := s.take(c, FaultStuckDetaching, ""); ok {
 			a.stuck = true
 		} else {

@@ -30,7 +30,7 @@ func (s *Sim) SetInstanceState(id, state string) error {
 	case "terminated":
 		s.terminate(in, now)
 	default:
-		in.setState(state, now, s.lat.DescribeLag)
+		s.setInstanceState(in, state, now)
 		in.userStopped = false
 		// A hand-set stopping is an OS shutdown that hangs: the guest runs on.
 		in.guestDown = state == "shutting-down"

@@ -12,7 +12,14 @@ import (
 // "conn-reset" (neither applied) or "latency" (client gone during the
 // delay; the call was applied all the same).
 type Call struct {
-	Time      time.Time  `json:"time"`
+	// Time is when the request arrived.
+	Time time.Time `json:"time"`
+	// Applied is when EC2 carried the request out or refused it on its
+	// merits (an error code from the action itself); zero when it was lost
+	// before EC2 (hang, conn-reset) or answered by an injected fault instead.
+	// A latency fault delays only the answer, so Applied can be long before
+	// the client hears back.
+	Applied   time.Time  `json:"applied,omitzero"`
 	Action    string     `json:"action"`
 	Params    url.Values `json:"params"`
 	Attempt   int        `json:"attempt"` // from Amz-Sdk-Request; 0 if absent

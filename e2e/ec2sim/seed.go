@@ -238,6 +238,7 @@ func (s *Sim) Apply(seed *Seed) error {
 			// stopping until a force stop, like a stop stuck on a host problem.
 			stopStuck: state == "stopping",
 		}
+		s.noteInstance(now, in.ID, state)
 	}
 	for _, sv := range seed.Volumes {
 		v := &volume{id: sv.ID, az: sv.AZ, size: sv.Size, created: now, tags: copyTags(sv.Tags), kmsKeyID: sv.KMSKeyID}
@@ -245,6 +246,7 @@ func (s *Sim) Apply(seed *Seed) error {
 			v.att = &attachment{instanceID: a.InstanceID, device: a.Device, state: attAttached, attachTime: now, gen: s.nextGen(),
 				deleteOnTermination: a.DeleteOnTermination}
 			v.att.links = s.linkDevice(v.id, a.InstanceID, a.Device, s.instanceType(a.InstanceID))
+			s.noteAttachment(now, v.id, a.InstanceID, attAttached)
 		}
 		s.volumes[v.id] = v
 	}

@@ -30,6 +30,8 @@ type call struct {
 	resources []string
 	fired     []*armedFault
 	ops       []*pendingOp
+	// applied is when dispatch ran; zero if it never did.
+	applied time.Time
 }
 
 // response is a rendered answer.
@@ -128,6 +130,7 @@ func (s *Sim) serveEC2(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	c.applied = s.clock.Now().UTC()
 	res := s.dispatch(c)
 	if res.status == http.StatusOK {
 		if _, ok := s.take(c, FaultApplyThenFail, ""); ok {
@@ -318,7 +321,7 @@ func (s *Sim) record(c *call, status int, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.journal = append(s.journal, Call{
-		Time: c.now, Action: c.action, Params: form, Attempt: c.attempt, Status: status,
+		Time: c.now, Applied: c.applied, Action: c.action, Params: form, Attempt: c.attempt, Status: status,
 		Code: code, RequestID: c.requestID, DryRun: c.dryRun, UserAgent: c.userAgent,
 	})
 }

@@ -60,8 +60,11 @@ type Sim struct {
 	faults    []*armedFault
 	faultSeq  int
 	journal   []Call
-	pending   map[uint64]*pendingOp
-	seq       uint64
+	// transitions is every state change of a volume's attachment or an
+	// instance, oldest first (transitions.go).
+	transitions []Transition
+	pending     map[uint64]*pendingOp
+	seq         uint64
 	// kmsUnusable holds the KMS key IDs whose volumes cannot be attached (kms.go).
 	kmsUnusable map[string]bool
 }

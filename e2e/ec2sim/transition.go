@@ -114,6 +114,7 @@ func (s *Sim) apply(op *pendingOp) {
 		// The device appears before anyone can read "attached".
 		v.att.links = s.linkDevice(v.id, v.att.instanceID, v.att.device, s.instanceType(v.att.instanceID))
 		v.att.state = attAttached
+		s.noteAttachment(op.due, v.id, v.att.instanceID, attAttached)
 		s.log.Info().Str("volume", v.id).Str("instance", v.att.instanceID).Str("device", v.att.device).Msg("attached")
 	case opDetachDone:
 		v := s.volumes[op.volume]
@@ -123,6 +124,7 @@ func (s *Sim) apply(op *pendingOp) {
 		if op.toBusy {
 			v.remember(op.due, s.lat.DescribeLag)
 			v.att.state = attBusy
+			s.noteAttachment(op.due, v.id, v.att.instanceID, attBusy)
 			s.log.Info().Str("volume", v.id).Str("instance", v.att.instanceID).Msg("detach busy")
 			return
 		}
@@ -149,6 +151,7 @@ func (s *Sim) removeAttachment(v *volume, at time.Time) {
 	v.remember(at, s.lat.DescribeLag)
 	a := v.att
 	v.att = nil
+	s.noteAttachment(at, v.id, a.instanceID, AttachmentDetached)
 	s.unlinkDevice(a.instanceID, a.links)
 	s.log.Info().Str("volume", v.id).Str("instance", a.instanceID).Str("device", a.device).Msg("detached")
 }
@@ -156,7 +159,7 @@ func (s *Sim) removeAttachment(v *volume, at time.Time) {
 // reachStopped completes a stop. With no guest OS left, busy or stuck
 // detaches complete at once (rule 5 and spec §3.4); s.mu is held.
 func (s *Sim) reachStopped(in *instance, at time.Time) {
-	in.setState("stopped", at, s.lat.DescribeLag)
+	s.setInstanceState(in, "stopped", at)
 	in.userStopped = true
 	in.guestDown = true
 	in.stopDue = time.Time{}
@@ -170,7 +173,7 @@ func (s *Sim) reachStopped(in *instance, at time.Time) {
 
 // reachTerminated detaches every volume of a terminated instance; s.mu is held.
 func (s *Sim) reachTerminated(in *instance, at time.Time) {
-	in.setState("terminated", at, s.lat.DescribeLag)
+	s.setInstanceState(in, "terminated", at)
 	in.guestDown = true
 	for _, v := range s.attachmentsOn(in.id) {
 		s.removeAttachment(v, at)

@@ -79,6 +79,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.fleet.ServeHTTP(rec, r)
+	entry.Applied = s.clk.Now()
 }
 
 // itemName returns the last path element when p is base/<one element>, as

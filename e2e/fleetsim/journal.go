@@ -8,12 +8,17 @@ import (
 
 // Request is one fleet API call as the sim received and answered it.
 type Request struct {
-	Time   time.Time `json:"time"`
-	Method string    `json:"method"`
-	Path   string    `json:"path"`
-	Query  string    `json:"query,omitempty"`
-	Body   string    `json:"body,omitempty"`
-	Status int       `json:"status"`
+	// Time is when the request arrived.
+	Time time.Time `json:"time"`
+	// Applied is when the handler had carried the request out (fleet applies
+	// a request as it receives it, so this is Time plus the handler's own
+	// work); zero when the sim refused it unseen, as a fleet cut off etcd does.
+	Applied time.Time `json:"applied,omitzero"`
+	Method  string    `json:"method"`
+	Path    string    `json:"path"`
+	Query   string    `json:"query,omitempty"`
+	Body    string    `json:"body,omitempty"`
+	Status  int       `json:"status"`
 	// UserAgent names the caller, so tests can attribute a mutation to one controller.
 	UserAgent string `json:"userAgent,omitempty"`
 }

@@ -37,7 +37,7 @@ func TestSimSurface(t *testing.T) {
 	e.do("PUT", "/fleet/v1/units/x", `{}`)
 	j := e.sim.Journal()
 	require.Len(t, j, 2)
-	require.Equal(t, Request{Time: e.clk.Now(), Method: "PUT", Path: "/fleet/v1/units/x", Body: "{}", Status: 400, UserAgent: "Go-http-client/1.1"}, j[1])
+	require.Equal(t, Request{Time: e.clk.Now(), Applied: e.clk.Now(), Method: "PUT", Path: "/fleet/v1/units/x", Body: "{}", Status: 400, UserAgent: "Go-http-client/1.1"}, j[1], "a request is applied as it is received")
 	require.Equal(t, "alt=json", j[0].Query)
 	e.must(204, "DELETE", "/_sim/journal", "")
 	require.Equal(t, "[]", e.must(200, "GET", "/_sim/journal", ""))

@@ -23,6 +23,7 @@ func (s *Sandbox) KillHost(_ context.Context, name string, stopped bool) error {
 			return fmt.Errorf("kill host %s: stop instance %s: %w", name, h.InstanceID, err)
 		}
 	}
+	s.faultBegin(FaultWindow{Kind: FaultKill, Host: name, Stopped: stopped})
 	s.event(name, "killed (instance %s)", map[bool]string{true: "stopped", false: "still running in EC2"}[stopped])
 	return nil
 }
@@ -43,6 +44,7 @@ func (s *Sandbox) PartitionHost(ctx context.Context, name string) error {
 	if err := s.fleet.PartitionMachine(h.MachineID); err != nil {
 		return fmt.Errorf("partition host %s: %w", name, err)
 	}
+	s.faultBegin(FaultWindow{Kind: FaultPartition, Host: name})
 	s.event(name, "partitioned (packets to %s dropped)", h.Addr)
 	return nil
 }
@@ -61,6 +63,7 @@ func (s *Sandbox) HealHost(ctx context.Context, name string) error {
 			return fmt.Errorf("heal host %s: %w", name, err)
 		}
 	}
+	s.faultEnd(name, "", FaultPartition)
 	s.event(name, "healed")
 	return nil
 }
@@ -93,6 +96,7 @@ func (s *Sandbox) ReviveHost(ctx context.Context, name string) error {
 	if err := s.fleet.ReviveMachine(h.MachineID); err != nil {
 		return fmt.Errorf("revive host %s: %w", name, err)
 	}
+	s.faultEnd(name, "", FaultKill, FaultPartition)
 	s.event(name, "revived")
 	return nil
 }
@@ -110,6 +114,7 @@ func (s *Sandbox) PartitionPair(ctx context.Context, a, b string) error {
 	if err := s.fw.drop(ctx, linkRule(ha.Addr, hb.Addr), linkRule(hb.Addr, ha.Addr)); err != nil {
 		return fmt.Errorf("partition %s and %s: %w", a, b, err)
 	}
+	s.faultBegin(FaultWindow{Kind: FaultPartitionPair, Host: a, Peer: b})
 	s.event(a, "partitioned from %s (packets between %s and %s dropped)", b, ha.Addr, hb.Addr)
 	return nil
 }
@@ -123,6 +128,7 @@ func (s *Sandbox) HealPair(ctx context.Context, a, b string) error {
 	if err := s.fw.allow(ctx, linkRule(ha.Addr, hb.Addr), linkRule(hb.Addr, ha.Addr)); err != nil {
 		return fmt.Errorf("heal %s and %s: %w", a, b, err)
 	}
+	s.faultEnd(a, b, FaultPartitionPair)
 	s.event(a, "healed with %s", b)
 	return nil
 }
@@ -139,6 +145,7 @@ func (s *Sandbox) PartitionOneWay(ctx context.Context, from, to string) error {
 	if err := s.fw.drop(ctx, openedRule(hf.Addr, ht.Addr)); err != nil {
 		return fmt.Errorf("partition %s -> %s: %w", from, to, err)
 	}
+	s.faultBegin(FaultWindow{Kind: FaultOneWay, Host: from, Peer: to})
 	s.event(from, "cannot reach %s (connections from %s to %s dropped)", to, hf.Addr, ht.Addr)
 	return nil
 }
@@ -152,6 +159,7 @@ func (s *Sandbox) HealOneWay(ctx context.Context, from, to string) error {
 	if err := s.fw.allow(ctx, openedRule(hf.Addr, ht.Addr)); err != nil {
 		return fmt.Errorf("heal %s -> %s: %w", from, to, err)
 	}
+	s.faultEnd(from, to, FaultOneWay)
 	s.event(from, "reaches %s again", to)
 	return nil
 }
@@ -170,6 +178,7 @@ func (s *Sandbox) PartitionFromEtcd(ctx context.Context, name string) error {
 	if err := s.fw.drop(ctx, etcdRule(h.Addr)); err != nil {
 		return fmt.Errorf("partition %s from etcd: %w", name, err)
 	}
+	s.faultBegin(FaultWindow{Kind: FaultEtcd, Host: name})
 	s.event(name, "partitioned from etcd (packets to %s:%d dropped)", h.Addr, GatewayEtcdPort)
 	return nil
 }
@@ -183,6 +192,7 @@ func (s *Sandbox) HealFromEtcd(ctx context.Context, name string) error {
 	if err := s.fw.allow(ctx, etcdRule(h.Addr)); err != nil {
 		return fmt.Errorf("heal %s from etcd: %w", name, err)
 	}
+	s.faultEnd(name, "", FaultEtcd)
 	s.event(name, "reaches etcd again")
 	return nil
 }

@@ -80,6 +80,8 @@ type Sandbox struct {
 
 	mu     sync.Mutex
 	events []Event
+	// faults are the fault windows injected so far (faultlog.go).
+	faults []FaultWindow
 	closed bool
 }
 

@@ -24,6 +24,7 @@ type Writer struct {
 
 	mu      sync.Mutex
 	acked   []int64
+	ackedAt []time.Time // when each of acked was acknowledged
 	next    int64
 	inDoubt []int64 // sent, no answer: may or may not be committed
 	lastOK  time.Time
@@ -117,6 +118,7 @@ func (w *Writer) ok(id int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.acked = append(w.acked, id)
+	w.ackedAt = append(w.ackedAt, now)
 	w.lastOK = now
 	if !w.gapFrom.IsZero() {
 		w.gaps = append(w.gaps, Gap{From: w.gapFrom, To: now})
@@ -129,6 +131,15 @@ func (w *Writer) Acked() []int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]int64(nil), w.acked...)
+}
+
+// AckTimes returns when each acknowledged commit was answered, ascending: the
+// moments the volume was served (its Postgres, on the host EC2 has it attached
+// to, accepted a write).
+func (w *Writer) AckTimes() []time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Time(nil), w.ackedAt...)
 }
 
 // InDoubt returns the IDs whose commit got no answer.
