@@ -27,7 +27,7 @@ var chaosFaults = []string{
 	"kill-owner-running", "kill-owner-stopped", "kill-leader-process", "kill-peer",
 	"partition-owner", "partition-peer", "throttle-storm", "5xx-storm",
 	"attach-apply-then-fail", "leader-killed-mid-failover", "pause-during-crash", "switchover",
-	"cut-owner-link",
+	"cut-owner-link", "cut-etcd",
 }
 
 // chaosSettings reads E2E_CHAOS_DURATION (default 2m) and E2E_CHAOS_SEED
@@ -87,7 +87,8 @@ func TestChaos(t *testing.T) {
 	rowsChecked = len(w.wr.Acked())
 	rep = w.checkHistory("the end of the chaos run")
 	t.Logf("chaos: %d rounds in %s, seed %d, %d acknowledged rows kept", rounds, dur, seed, len(w.wr.Acked()))
-	t.Logf("chaos: rounds by fault %v; %d cuts of a link to the healthy owner held past the threshold, none fenced it", byFault, c.linkCuts)
+	t.Logf("chaos: rounds by fault %v; %d cuts of a link to the healthy owner and %d cuts off etcd held past the threshold, none fenced it",
+		byFault, c.linkCuts, c.etcdCuts)
 }
 
 // chaos tracks what a run broke so each round can be repaired.
@@ -100,6 +101,8 @@ type chaos struct {
 	noPartition bool
 	// linkCuts counts the cut-owner-link rounds that cut a link.
 	linkCuts int
+	// etcdCuts counts the cut-etcd rounds that cut a host off etcd.
+	etcdCuts int
 }
 
 // avoid lists the hosts that must not serve the volume after this round.
@@ -252,9 +255,49 @@ func (c *chaos) inject(fault string) string {
 		return "switchover to " + p
 	case "cut-owner-link":
 		return c.cutOwnerLink()
+	case "cut-etcd":
+		return c.cutEtcd()
 	}
 	require.Failf(c.w.t, "unknown chaos fault", "%q", fault)
 	return ""
+}
+
+// cutEtcd cuts one host off etcd (everything else works) for longer than its
+// session's TTL, then heals it: the owner (its lease expires, but it serves
+// and every probe reaches it), the leader (it must stop acting once its
+// session is gone, and another leads), or a peer. The healthy owner may not
+// be fenced, nor its volume moved.
+func (c *chaos) cutEtcd() string {
+	w := c.w
+	if c.noPartition {
+		return "no etcd cut (partitions unsupported)"
+	}
+	owner := c.owner()
+	target, role := owner.Name, "owner"
+	switch c.rng.Intn(3) {
+	case 0:
+		if l := w.hostOf(w.leader()); l != "" {
+			target, role = l, "leader"
+		}
+	case 1:
+		target, role = c.peer(), "peer"
+	}
+	t0 := time.Now()
+	err := w.sb.PartitionFromEtcd(w.ctx, target)
+	if errors.Is(err, sandbox.ErrPartitionUnsupported) {
+		c.noPartition = true
+		w.t.Logf("chaos: partitions skipped: %v", err)
+		return "no etcd cut (partitions unsupported)"
+	}
+	require.NoError(w.t, err, "cut %s off etcd", target)
+	w.mon.Note("chaos cut %s off etcd", target)
+	hold := pairCutHold + time.Duration(c.rng.Intn(1000))*time.Millisecond
+	w.hold(hold, fmt.Sprintf("healthy owner %s not fenced while %s %s is cut off etcd", owner.Name, role, target), w.notFenced(owner, t0))
+	require.NoError(w.t, w.sb.HealFromEtcd(w.ctx, target), "heal %s's etcd link", target)
+	w.mon.Note("chaos healed %s's etcd link", target)
+	w.hold(quietAfter, fmt.Sprintf("healthy owner %s not fenced after %s's etcd cut", owner.Name, target), w.notFenced(owner, t0))
+	c.etcdCuts++
+	return fmt.Sprintf("cut %s %s off etcd for %s", role, target, hold.Round(time.Millisecond))
 }
 
 // cutOwnerLink cuts one host's link to the owner, which stays healthy

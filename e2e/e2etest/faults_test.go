@@ -75,20 +75,21 @@ func TestEC2Storms(t *testing.T) {
 		return r == nil, "a move was planned"
 	})
 	ec2.Disarm(throttle)
-	// Storm 2: 5xx on every call for 1.5s once the failover has started.
-	w.waitFor(failoverDeadline, "the failover planned after the throttle storm", func() (bool, string) {
-		return w.journal() != nil || len(w.history(t0)) > 0, "no move yet"
-	})
-	storm := []string{
-		ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultInternalError, Sticky: true, NthCall: 1}),
-		ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultUnavailable, Sticky: true, NthCall: 2}),
-	}
+	// Storm 2: 5xx on the failover's own calls. Armed before the move is
+	// planned, on the two actions its first steps send, so it cannot arm
+	// after an instant-profile failover already finished; one fault per
+	// action, so neither code shadows the other.
+	stopStorm := ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultInternalError, Action: "StopInstances", Sticky: true})
+	detachStorm := ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultUnavailable, Action: "DetachVolume", Sticky: true})
 	w.mon.Note("test: 5xx storm")
-	stormEnd := time.Now().Add(1500 * time.Millisecond)
-	w.waitFor(5*time.Second, "the end of the 5xx storm", func() (bool, string) { return time.Now().After(stormEnd), "storming" })
-	for _, id := range storm {
-		ec2.Disarm(id)
-	}
+	w.waitFor(failoverDeadline, "the fence's StopInstances answered InternalError", func() (bool, string) {
+		return w.ec2Code(t0, "StopInstances", "InternalError") > 0, "not yet"
+	})
+	ec2.Disarm(stopStorm)
+	w.waitFor(failoverDeadline, "the forced DetachVolume answered Unavailable", func() (bool, string) {
+		return w.ec2Code(t0, "DetachVolume", "Unavailable") > 0, "not yet"
+	})
+	ec2.Disarm(detachStorm)
 	owner, answered := w.waitServed(failoverDeadline, "core1")
 	timings.add(t.Name(), "kill to postgres answering", answered.Sub(t0))
 
@@ -114,6 +115,8 @@ func TestEC2Storms(t *testing.T) {
 	}
 	require.Positive(t, throttled, "the throttle storm must have hit the controllers")
 	require.Positive(t, fiveXX, "the 5xx storm must have hit the controllers")
+	require.Positive(t, codes["StopInstances:InternalError"], "the InternalError storm must have fired")
+	require.Positive(t, codes["DetachVolume:Unavailable"], "the Unavailable storm must have fired")
 	require.Positive(t, codes["AttachVolume:Unavailable"], "the apply-then-fail attach must have fired")
 	rec := w.lastMove(t0)
 	for _, st := range rec.Timeline {
@@ -198,4 +201,15 @@ func TestNoEligiblePeer(t *testing.T) {
 	owner, _ := w.waitServed(30 * time.Second)
 	require.Equal(t, "core1", owner.Name)
 	w.settle(owner)
+}
+
+// ec2Code counts the calls of action answered with code since t0.
+func (w *world) ec2Code(since time.Time, action, code string) int {
+	n := 0
+	for _, c := range w.ec2Since(since) {
+		if c.Action == action && c.Code == code {
+			n++
+		}
+	}
+	return n
 }

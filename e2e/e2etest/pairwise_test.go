@@ -262,3 +262,36 @@ func TestLeaderAloneCannotReachOwner(t *testing.T) {
 	require.Empty(t, w.fenceCalls(t0, owner.InstanceID), "no fencing call may have been sent")
 	w.settle(owner)
 }
+
+// TestEtcdCutsFenceNothing cuts the owner, then the leader, off etcd (all
+// else working) for longer than a session's TTL. The owner's lease expires
+// but it serves and every probe reaches it: it is not fenced. The cut leader
+// loses its session and another instance leads; the history checks judge
+// that it sent nothing after its leadership ended (issue 13 §2).
+func TestEtcdCutsFenceNothing(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.leaderOff("core1")
+	owner := w.host("core1")
+	t0 := time.Now()
+	for _, target := range []string{owner.Name, w.hostOf(w.leader())} {
+		before := w.leader()
+		err := w.sb.PartitionFromEtcd(w.ctx, target)
+		if errors.Is(err, sandbox.ErrPartitionUnsupported) {
+			t.Skipf("partitions unsupported here: %v", err)
+		}
+		require.NoError(t, err, "cut %s off etcd", target)
+		w.mon.Note("test cut %s off etcd", target)
+		w.hold(pairCutHold, "healthy owner core1 not fenced while "+target+" is cut off etcd", w.notFenced(owner, t0))
+		if w.host(target).InstanceID == before {
+			w.waitFor(30*time.Second, "another leader than the cut "+target, func() (bool, string) {
+				l := w.leader()
+				return l != "" && l != before, "leader " + l
+			})
+		}
+		require.NoError(t, w.sb.HealFromEtcd(w.ctx, target), "heal %s's etcd link", target)
+		w.hold(quietAfter, "healthy owner core1 not fenced after "+target+"'s etcd cut", w.notFenced(owner, t0))
+	}
+	served, _ := w.waitServed(15 * time.Second)
+	require.Equal(t, owner.Name, served.Name, "the volume stayed on core1")
+	w.settle(owner)
+}
