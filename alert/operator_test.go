@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/volfailover/volfailover/internal/testlog"
 )
 
 // TestRunbookHasEveryKind: each page links to docs/operations.md#<kind>, so
@@ -157,7 +159,7 @@ func TestPagingFailureIsVisible(t *testing.T) {
 	pdRcv := newReceiver(t, http.StatusBadRequest)
 	whRcv := newReceiver(t, http.StatusOK)
 	reg := prometheus.NewRegistry()
-	var logs syncBuffer
+	var logs testlog.Buffer
 	ob := newTestOutbox(t, Options{Sinks: []Sink{newTestPagerDuty(t, pdRcv.srv.URL, zerolog.Nop()), newTestWebhook(t, whRcv.srv.URL, nil)},
 		Registerer: reg, Logger: zerolog.New(&logs), ReportFailures: true})
 	runOutbox(t, ob)

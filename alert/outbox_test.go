@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/volfailover/volfailover/internal/testlog"
 )
 
 const waitFor = 10 * time.Second
@@ -279,7 +281,7 @@ func TestOutboxResolveWaitsForTrigger(t *testing.T) {
 }
 
 func TestOutboxMalformedMovedAside(t *testing.T) {
-	var buf syncBuffer
+	var buf testlog.Buffer
 	whRcv := newReceiver(t, http.StatusOK)
 	prefix := testPrefix(t)
 	bad := map[string]string{

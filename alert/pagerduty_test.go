@@ -14,6 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/volfailover/volfailover/internal/testlog"
 )
 
 const testRoutingKey = "R0ut1ngK3yS3cr3tR0ut1ngK3yS3cr3t"
@@ -215,7 +217,7 @@ func TestRoutingKeySources(t *testing.T) {
 // retries, a permanent failure, outbox delivery) with a trace-level logger and
 // prints the config every way fmt, JSON and zerolog can.
 func TestRoutingKeyNeverLogged(t *testing.T) {
-	var buf syncBuffer
+	var buf testlog.Buffer
 	log := zerolog.New(&buf).Level(zerolog.TraceLevel)
 	rcv := newReceiver(t, http.StatusAccepted, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusAccepted, http.StatusBadRequest)
 	cfg := DefaultPagerDutyConfig()

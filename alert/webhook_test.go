@@ -9,6 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/volfailover/volfailover/internal/testlog"
 )
 
 func newTestWebhook(t *testing.T, url string, headers map[string]string) *Webhook {
@@ -143,7 +145,7 @@ func TestWebhookConfigRedactsAndValidates(t *testing.T) {
 
 // TestWebhookURLNotLogged: chat webhook URLs embed a token; logs and errors show only the host.
 func TestWebhookURLNotLogged(t *testing.T) {
-	var buf syncBuffer
+	var buf testlog.Buffer
 	rcv := newReceiver(t, http.StatusOK)
 	url := rcv.srv.URL
 	rcv.srv.Close() // connection refused: the error path

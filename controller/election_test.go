@@ -1,12 +1,10 @@
 package controller
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,25 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/volfailover/volfailover/internal/testlog"
 )
-
-// syncBuffer is a log sink the controller's goroutines may write concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestUnreachableEtcd: an agent whose etcd cannot be reached says what it is
 // waiting for, reports not ready, and stops at once when told to, instead of
@@ -51,7 +33,7 @@ func TestUnreachableEtcd(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { cli.Close() })
 
-	var logs syncBuffer
+	var logs testlog.Buffer
 	o := c.options(h)
 	o.SessionTTL = 2 * time.Second
 	o.Logger = zerolog.New(&logs)

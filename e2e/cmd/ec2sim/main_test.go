@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/internal/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -71,24 +71,6 @@ func TestBadSeedFile(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestServeAndShutdown(t *testing.T) {
 	dir := t.TempDir()
 	seedPath := filepath.Join(dir, "seed.json")
@@ -98,7 +80,7 @@ func TestServeAndShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	outR, outW := io.Pipe()
-	var stderr syncBuffer
+	var stderr testlog.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-seed", seedPath, "-profile", "aws-typical", "-root", root}, outW, &stderr)
