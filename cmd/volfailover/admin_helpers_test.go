@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,9 +80,13 @@ func etcdArgs(prefix string) []string {
 // cmdArgs is the command line: args then the etcd flags.
 func cmdArgs(prefix string, args ...string) []string { return append(args, etcdArgs(prefix)...) }
 
-// testPrefix is a key prefix of the test's own.
+// prefixRuns numbers the prefixes handed out, so that a test run again by
+// -count (make stress) starts from empty keys instead of its last run's.
+var prefixRuns atomic.Int64
+
+// testPrefix is a key prefix of the test's own, fresh on every run.
 func testPrefix(t *testing.T) string {
-	return "/t/" + strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	return fmt.Sprintf("/t/%s-%d", strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()), prefixRuns.Add(1))
 }
 
 func newEtcdClient(t *testing.T) *clientv3.Client {
