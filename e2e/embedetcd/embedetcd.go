@@ -28,6 +28,11 @@ type Config struct {
 	LogLevel string
 	// Name is the member name. Default "default".
 	Name string
+	// NoGateway turns off etcd's v3 HTTP gateway, which gRPC clients never need.
+	// A package's shared test member goes without it: the gateway's handler reads
+	// os.Stderr on a goroutine of its own while testing.M.Run, under go test -json,
+	// replaces os.Stderr, and the race detector reports the pair.
+	NoGateway bool
 }
 
 // Server is a running member. Close it when done.
@@ -56,6 +61,7 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 		cfg.Name = c.Name
 	}
 	cfg.Dir = c.Dir
+	cfg.EnableGRPCGateway = !c.NoGateway
 	cfg.LogLevel = "error"
 	if c.LogLevel != "" {
 		cfg.LogLevel = c.LogLevel
@@ -102,7 +108,7 @@ func StartForTests(prefix string) (srv *Server, stop func(), err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err = Start(ctx, Config{Dir: filepath.Join(dir, "data"), LogLevel: "panic"})
+	srv, err = Start(ctx, Config{Dir: filepath.Join(dir, "data"), LogLevel: "panic", NoGateway: true})
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, nil, err
