@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -274,6 +275,52 @@ func (s *pgServer) logSince(t *testing.T, off int64) string {
 // a database that does not exist, answered and logged as FATAL. Once the line is in the
 // log, every connection closed before the mark has been dealt with. It returns the
 // marker, the database name.
+// auxTitles are the process titles of the postmaster's fixed helpers; every other
+// child serves (or is about to serve) a connection.
+var auxTitles = []string{"checkpointer", "background writer", "walwriter",
+	"autovacuum launcher", "logical replication launcher", "archiver", "startup"}
+
+// backends counts the postmaster's children that serve a connection.
+func (s *pgServer) backends(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	n := 0
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // gone since the listing
+		}
+		// The command name is in parentheses and may hold spaces; the parent's PID is
+		// the second field after it.
+		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+		if f := strings.Fields(rest); len(f) < 2 || f[1] != strconv.Itoa(s.cmd.Process.Pid) {
+			continue
+		}
+		title, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if !slices.ContainsFunc(auxTitles, func(a string) bool { return strings.Contains(string(title), "postgres: "+a) }) {
+			n++
+		}
+	}
+	return n
+}
+
+// settle waits until the backends of connections the test closed have exited. A
+// backend logs on its way out, after the client has gone, so a log read before
+// then can miss its line or, worse, hand it to the next check.
+func (s *pgServer) settle(t *testing.T) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "every backend of a closed connection to exit", func() bool {
+		return s.backends(t) == 0
+	})
+}
+
 func (s *pgServer) mark(t *testing.T, name string) string {
 	t.Helper()
 	db := "volfailover_mark_" + name

@@ -31,6 +31,7 @@ func TestProbesAgainstRealPostgres(t *testing.T) {
 			cancel()
 			require.NoError(t, err, "probe %d", i)
 		}
+		srv.settle(t)
 		marker := srv.mark(t, name)
 		lines := srv.newLogLines(t, before, marker)
 		require.Len(t, lines, 1, "after %d probes the log should hold only the marker line, got:\n%s", probeRounds, strings.Join(lines, "\n"))
@@ -54,6 +55,7 @@ func TestProbesAgainstRealPostgres(t *testing.T) {
 		_, err = io.Copy(io.Discard, conn) // the server closes without answering
 		require.NoError(t, err)
 		require.NoError(t, conn.Close())
+		srv.settle(t)
 		lines := srv.newLogLines(t, before, srv.mark(t, "cancel"))
 		require.Len(t, lines, 2, "want the cancel line and the marker, got:\n%s", strings.Join(lines, "\n"))
 		require.Contains(t, lines[0], "cancel request")
@@ -74,7 +76,9 @@ func TestProbesAgainstRealPostgres(t *testing.T) {
 		_, err = io.ReadFull(conn, b[:])
 		require.NoError(t, err)
 		require.Equal(t, byte('S'), b[0])
+		require.Equal(t, 1, srv.backends(t), "the backend of the open connection is counted, so settle waits for it")
 		require.NoError(t, conn.Close())
+		srv.settle(t)
 		lines := srv.newLogLines(t, before, srv.mark(t, "bare_s"))
 		require.Len(t, lines, 2, "want the ssl complaint and the marker, got:\n%s", strings.Join(lines, "\n"))
 		require.Contains(t, lines[0], "SSL")
