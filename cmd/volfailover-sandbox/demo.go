@@ -108,7 +108,7 @@ func demo(ctx context.Context, sb *sandbox.Sandbox, out io.Writer, timeout time.
 	if err := sb.WaitControllers(readyCtx); err != nil {
 		return fmt.Errorf("sandbox never became ready: %w", err)
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{sb.Endpoints().Etcd}, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: sb.EtcdEndpoints(), DialTimeout: 5 * time.Second})
 	if err != nil {
 		return fmt.Errorf("etcd client: %w", err)
 	}

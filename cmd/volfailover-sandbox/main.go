@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/volfailover/volfailover/e2e/sandbox"
 )
 
 const usage = `usage: volfailover-sandbox <command> [flags]
@@ -33,6 +35,7 @@ commands:
   heal-etcd NAME          end a partition-etcd
   revive-host NAME boot a dead host again
   exec-postgres    run PostgreSQL on the volume (the postgres@ unit's command)
+  exec-etcd        run one member of the sandbox's etcd cluster (started by up and demo)
 
 Run "volfailover-sandbox <command> -h" for a command's flags.
 `
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runLinkAction(ctx, cmd, rest, stdout, stderr)
 	case "exec-postgres":
 		return runExecPostgres(ctx, rest, stderr)
+	case "exec-etcd":
+		return sandbox.RunExecEtcd(ctx, rest, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -60,7 +60,7 @@ func startSandbox(ctx context.Context, c SandboxConfig) (*sbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox (%s): %w", c.Profile, err)
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{sb.Endpoints().Etcd}, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: sb.EtcdEndpoints(), DialTimeout: 5 * time.Second})
 	if err != nil {
 		_ = sb.Close()
 		return nil, fmt.Errorf("etcd client for the sandbox: %w", err)

@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "exec-postgres" {
 		os.Exit(sandbox.RunExecPostgres(context.Background(), os.Args[2:], os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "exec-etcd" {
+		os.Exit(sandbox.RunExecEtcd(context.Background(), os.Args[2:], os.Stderr))
+	}
 	start := time.Now()
 	cleanup, err := prepareBinary()
 	if err != nil {

@@ -25,10 +25,15 @@ const (
 // Fixed ports on every host address, as on a real host.
 const (
 	PostgresPort     = 5432
-	GatewayEtcdPort  = 2379  // the host's local etcd proxy
+	GatewayEtcdPort  = 2379  // the host's local etcd proxy to member etcd1
 	GatewayFleetPort = 49153 // the host's local fleet API
 	HealthPort       = 9437  // volfailover's /healthz
 )
+
+// GatewayEtcdPorts are the host's local etcd proxies, one per member
+// (etcd1, etcd2, etcd3): a controller is given all three, as a client of a
+// real cluster is given every member.
+var GatewayEtcdPorts = [EtcdMembers]int{GatewayEtcdPort, 22379, 32379}
 
 // DefaultPostgresBin is where Debian installs the PostgreSQL 15 server.
 const DefaultPostgresBin = "/usr/lib/postgresql/15/bin"

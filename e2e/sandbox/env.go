@@ -2,17 +2,22 @@ package sandbox
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
 // controllerEnv configures one host's volfailover through its environment,
 // as production does through the unit's environment: the host's etcd
-// gateway, the emulators as AWS and fleet, the host's identity and health
+// gateways (one per member), the emulators as AWS and fleet, the host's identity and health
 // address, and the profile's timing.
 func (s *Sandbox) controllerEnv(h *host) []string {
 	t := s.timing
+	etcd := make([]string, len(h.etcdGWs))
+	for i, g := range h.etcdGWs {
+		etcd[i] = "http://" + g.Addr()
+	}
 	return []string{
-		"VOLFAILOVER_ETCD_ENDPOINTS=http://" + h.etcdGW.Addr(),
+		"VOLFAILOVER_ETCD_ENDPOINTS=" + strings.Join(etcd, ","),
 		"VOLFAILOVER_FLEET_ENDPOINT=http://" + h.fleetGW.Addr(),
 		"VOLFAILOVER_EC2_ENDPOINT=" + s.ec2Srv.URL(),
 		"VOLFAILOVER_IMDS_ENDPOINT=" + h.IMDS,

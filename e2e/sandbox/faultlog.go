@@ -9,6 +9,11 @@ const (
 	FaultPartitionPair = "partition-pair"   // Host and Peer cut from each other
 	FaultOneWay        = "partition-oneway" // Host cannot reach Peer
 	FaultEtcd          = "partition-etcd"   // the host cut off etcd only
+	// Faults of the etcd cluster: Host names the member (etcd1..etcd3).
+	FaultMemberKill      = "etcd-member-kill"      // the member's process SIGKILLed, until restarted
+	FaultMemberPartition = "etcd-member-partition" // the member cut off its peers and clients
+	FaultMemberStall     = "etcd-member-stall"     // the member's WAL fsyncs delayed
+	FaultLeaderMove      = "etcd-leader-move"      // etcd leadership moved to Host (MoveLeader)
 )
 
 // FaultWindow is one fault the sandbox injected and, once it was undone, when.

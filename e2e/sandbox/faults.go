@@ -164,8 +164,8 @@ func (s *Sandbox) HealOneWay(ctx context.Context, from, to string) error {
 	return nil
 }
 
-// PartitionFromEtcd cuts a host off etcd only: packets to its etcd gateway
-// are dropped, so its etcd session expires (it loses its registration and
+// PartitionFromEtcd cuts a host off etcd only: packets to its etcd gateways
+// (one per member) are dropped, so its etcd session expires (it loses its registration and
 // any leadership) while its Postgres, its /healthz, its probes and its fleet
 // machine keep working. A real fleet agent also lives on etcd; here fleet is
 // reached through its own gateway, so fleet keeps listing the machine. It
@@ -175,11 +175,11 @@ func (s *Sandbox) PartitionFromEtcd(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("partition from etcd: %w", err)
 	}
-	if err := s.fw.drop(ctx, etcdRule(h.Addr)); err != nil {
+	if err := s.fw.drop(ctx, etcdRules(h.Addr)...); err != nil {
 		return fmt.Errorf("partition %s from etcd: %w", name, err)
 	}
 	s.faultBegin(FaultWindow{Kind: FaultEtcd, Host: name})
-	s.event(name, "partitioned from etcd (packets to %s:%d dropped)", h.Addr, GatewayEtcdPort)
+	s.event(name, "partitioned from etcd (packets to %s:%v dropped)", h.Addr, GatewayEtcdPorts)
 	return nil
 }
 
@@ -189,7 +189,7 @@ func (s *Sandbox) HealFromEtcd(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("heal from etcd: %w", err)
 	}
-	if err := s.fw.allow(ctx, etcdRule(h.Addr)); err != nil {
+	if err := s.fw.allow(ctx, etcdRules(h.Addr)...); err != nil {
 		return fmt.Errorf("heal %s from etcd: %w", name, err)
 	}
 	s.faultEnd(name, "", FaultEtcd)

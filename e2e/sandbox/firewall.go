@@ -17,14 +17,15 @@ import (
 // install firewall rules (not root, or no working iptables).
 var ErrPartitionUnsupported = errors.New("partitioning needs root and a working iptables")
 
-// rule is one iptables DROP rule in the INPUT chain. Every host is a loopback
+// rule is one iptables DROP rule in the INPUT chain (or, with GID, OUTPUT).
+// Every host is a loopback
 // address and every controller dials its peers from its own address, so a
 // rule on source and destination cuts exactly the traffic between two hosts;
 // loopback packets pass INPUT once, on delivery, so INPUT alone sees them all.
 type rule struct {
 	// Src is the source address matched ("" = any).
 	Src string
-	// Dst is the destination address matched; always set.
+	// Dst is the destination address matched; always set unless GID is.
 	Dst string
 	// DPort is the TCP destination port matched (0 = any protocol and port).
 	DPort int
@@ -34,20 +35,46 @@ type rule struct {
 	// are untouched. Without it a source rule would cut TCP both ways, as a
 	// connection needs packets in both directions.
 	Opened bool
+	// GID makes it an OUTPUT rule on every packet sent by a socket of a
+	// process of that group: an etcd member's own traffic, which leaves
+	// from 127.0.0.1 (etcd binds no source address), so that no rule on its
+	// address could match what it sends.
+	GID int
 }
 
 // Whole-host and per-link rules.
 func hostRule(addr string) rule       { return rule{Dst: addr} }
 func linkRule(src, dst string) rule   { return rule{Src: src, Dst: dst} }
 func openedRule(src, dst string) rule { return rule{Src: src, Dst: dst, Opened: true} }
-func etcdRule(addr string) rule       { return rule{Dst: addr, DPort: GatewayEtcdPort} }
+
+// etcdRules cut a host's gateways to every etcd member.
+func etcdRules(addr string) []rule {
+	rs := make([]rule, len(GatewayEtcdPorts))
+	for i, p := range GatewayEtcdPorts {
+		rs[i] = rule{Dst: addr, DPort: p}
+	}
+	return rs
+}
+
+// memberRules cut an etcd member off everyone: nothing reaches its address,
+// and nothing it sends leaves (its connections start from 127.0.0.1).
+func memberRules(addr string, gid uint32) []rule {
+	return []rule{{Dst: addr}, {GID: int(gid)}}
+}
 
 // args is the iptables command line that inserts (op "-I") or deletes (op
 // "-D") the rule, tagged with the sandbox's comment.
 func (r rule) args(op, tag string) []string {
-	args := []string{"-w", op, "INPUT"}
+	chain := "INPUT"
+	if r.GID != 0 {
+		chain = "OUTPUT"
+	}
+	args := []string{"-w", op, chain}
 	if op == "-I" {
 		args = append(args, "1")
+	}
+	if r.GID != 0 {
+		return append(args, "-m", "owner", "--gid-owner", strconv.Itoa(r.GID), "-m", "comment", "--comment", tag, "-j", "DROP")
 	}
 	if r.Src != "" {
 		args = append(args, "-s", r.Src+"/32")
@@ -64,6 +91,9 @@ func (r rule) args(op, tag string) []string {
 
 // String says what the rule drops, for status and errors.
 func (r rule) String() string {
+	if r.GID != 0 {
+		return fmt.Sprintf("sent by group %d (an etcd member)", r.GID)
+	}
 	from := "any"
 	if r.Src != "" {
 		from = r.Src

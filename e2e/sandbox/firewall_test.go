@@ -35,9 +35,18 @@ func TestRuleArgs(t *testing.T) {
 		{"one way: connections the source opened", openedRule("127.0.1.2", "127.0.1.1"), "-I",
 			append([]string{"-w", "-I", "INPUT", "1", "-s", "127.0.1.2/32", "-d", "127.0.1.1/32", "-m", "conntrack", "--ctdir", "ORIGINAL"}, tail...),
 			"127.0.1.2 -> 127.0.1.1 (connections opened by 127.0.1.2)"},
-		{"etcd gateway", etcdRule("127.0.1.3"), "-D",
+		{"etcd gateway", etcdRules("127.0.1.3")[0], "-D",
 			append([]string{"-w", "-D", "INPUT", "-d", "127.0.1.3/32", "-p", "tcp", "--dport", "2379"}, tail...),
 			"any -> 127.0.1.3:2379/tcp"},
+		{"etcd gateway to the third member", etcdRules("127.0.1.3")[2], "-I",
+			append([]string{"-w", "-I", "INPUT", "1", "-d", "127.0.1.3/32", "-p", "tcp", "--dport", "32379"}, tail...),
+			"any -> 127.0.1.3:32379/tcp"},
+		{"to an etcd member", memberRules("127.0.1.251", 64301)[0], "-I",
+			append([]string{"-w", "-I", "INPUT", "1", "-d", "127.0.1.251/32"}, tail...),
+			"any -> 127.0.1.251"},
+		{"what an etcd member sends", memberRules("127.0.1.251", 64301)[1], "-I",
+			append([]string{"-w", "-I", "OUTPUT", "1", "-m", "owner", "--gid-owner", "64301"}, tail...),
+			"sent by group 64301 (an etcd member)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,11 +127,11 @@ func TestFirewallCutsExactlyTheLink(t *testing.T) {
 		require.NoError(t, err, "listen on b's etcd gateway address")
 		defer gw.Close()
 		go acceptAll(gw)
-		require.NoError(t, f.drop(ctx, etcdRule(b)))
+		require.NoError(t, f.drop(ctx, etcdRules(b)...))
 		require.Error(t, dialFrom(a, gw.Addr().String()), "b's etcd gateway must be unreachable")
 		require.Error(t, dialFrom(b, gw.Addr().String()), "b's etcd gateway must be unreachable from b itself")
 		require.NoError(t, dialFrom(a, listeners[b]), "b's other ports stay reachable")
-		require.NoError(t, f.allow(ctx, etcdRule(b)))
+		require.NoError(t, f.allow(ctx, etcdRules(b)...))
 		require.NoError(t, dialFrom(a, gw.Addr().String()), "b's etcd gateway after the heal")
 	})
 }

@@ -15,5 +15,8 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "exec-postgres" {
 		os.Exit(RunExecPostgres(context.Background(), os.Args[2:], os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "exec-etcd" {
+		os.Exit(RunExecEtcd(context.Background(), os.Args[2:], os.Stderr))
+	}
 	goleak.VerifyTestMain(m)
 }

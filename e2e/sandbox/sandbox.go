@@ -15,7 +15,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/volfailover/volfailover/e2e/ec2sim"
-	"github.com/volfailover/volfailover/e2e/embedetcd"
 	"github.com/volfailover/volfailover/e2e/fleetsim"
 	"github.com/volfailover/volfailover/e2e/units"
 	"github.com/volfailover/volfailover/fleet"
@@ -43,13 +42,18 @@ func (h Host) HealthURL() string { return fmt.Sprintf("http://%s:%d/healthz", h.
 
 type host struct {
 	Host
-	etcdGW, fleetGW *gateway
-	imds            *imds
-	env             []string
+	// etcdGWs are the host's gateways to the etcd members, one per member
+	// (GatewayEtcdPorts[i] to member i).
+	etcdGWs []*gateway
+	fleetGW *gateway
+	imds    *imds
+	env     []string
 }
 
 // Endpoints are the addresses of the shared services.
 type Endpoints struct {
+	// Etcd is every member's client URL, comma-separated (as etcdctl's and
+	// volfailover's --etcd-endpoints take them).
 	Etcd    string `json:"etcd"`
 	EC2     string `json:"ec2"`
 	Fleet   string `json:"fleet"`
@@ -64,8 +68,7 @@ type Sandbox struct {
 	volume string
 	bins   struct{ volfailover, sandbox string }
 
-	etcd     *embedetcd.Server
-	etcdURL  string
+	etcd     []*etcdMember
 	ec2      *ec2sim.Sim
 	ec2Srv   *httpServer
 	fleet    *fleetsim.Sim
@@ -110,13 +113,10 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err := s.binaries(ctx); err != nil {
 		return nil, err
 	}
-	if s.etcd, err = embedetcd.Start(ctx, embedetcd.Config{
-		Name: "sandbox", Dir: filepath.Join(cfg.Dir, "etcd"),
-		LogFile: filepath.Join(cfg.Dir, "logs", "etcd.log"), LogLevel: "warn",
-	}); err != nil {
+	s.etcd = newEtcdMembers(cfg.Dir, cfg.Subnet, s.bins.sandbox, s.log)
+	if err := startEtcdCluster(ctx, s.etcd); err != nil {
 		return nil, err
 	}
-	s.etcdURL = s.etcd.Endpoint
 	if err := s.startEC2(); err != nil {
 		return nil, err
 	}
@@ -243,8 +243,12 @@ func (s *Sandbox) addHosts() error {
 			InstanceID: inst, MachineID: mach, Root: s.ec2.InstanceRoot(inst),
 		}}
 		s.hosts = append(s.hosts, h)
-		if h.etcdGW, err = startGateway(fmt.Sprintf("%s:%d", h.Addr, GatewayEtcdPort), strings.TrimPrefix(s.etcd.Endpoint, "http://")); err != nil {
-			return err
+		for j, m := range s.etcd {
+			gw, err := startGateway(fmt.Sprintf("%s:%d", h.Addr, GatewayEtcdPorts[j]), strings.TrimPrefix(m.Endpoint, "http://"))
+			if err != nil {
+				return err
+			}
+			h.etcdGWs = append(h.etcdGWs, gw)
 		}
 		if h.fleetGW, err = startGateway(fmt.Sprintf("%s:%d", h.Addr, GatewayFleetPort), s.fleetSrv.ln.Addr().String()); err != nil {
 			return err
@@ -407,7 +411,7 @@ func (s *Sandbox) Shutdown(ctx context.Context) error {
 		s.fleet.Close()
 	}
 	for _, h := range s.hosts {
-		for _, g := range []*gateway{h.etcdGW, h.fleetGW} {
+		for _, g := range append([]*gateway{h.fleetGW}, h.etcdGWs...) {
 			if g != nil {
 				g.Close()
 			}
@@ -425,8 +429,8 @@ func (s *Sandbox) Shutdown(ctx context.Context) error {
 	if s.ec2 != nil {
 		s.ec2.Close()
 	}
-	if s.etcd != nil {
-		s.etcd.Close()
+	for _, m := range s.etcd {
+		errs = append(errs, m.close(ctx))
 	}
 	return errors.Join(errs...)
 }
@@ -475,7 +479,7 @@ func PostgresUnit(volume string) string { return "postgres@" + volume + ".servic
 
 // Endpoints returns the shared services' addresses.
 func (s *Sandbox) Endpoints() Endpoints {
-	e := Endpoints{Etcd: s.etcdURL, EC2: s.ec2Srv.URL(), Fleet: s.fleetSrv.URL()}
+	e := Endpoints{Etcd: strings.Join(s.EtcdEndpoints(), ","), EC2: s.ec2Srv.URL(), Fleet: s.fleetSrv.URL()}
 	if s.ctlSrv != nil {
 		e.Control = s.ctlSrv.URL()
 	}

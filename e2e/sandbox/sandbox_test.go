@@ -148,7 +148,8 @@ func TestSandboxHostFaults(t *testing.T) {
 		require.NoError(t, sb.PartitionFromEtcd(ctx, "core2"))
 		require.Error(t, dial(gw), "core2's etcd gateway must be unreachable")
 		require.NoError(t, dialFrom(core1.Addr, health2), "core2's /healthz stays reachable")
-		require.Equal(t, []string{"any -> " + core2.Addr + ":2379/tcp"}, sb.Status().Cuts)
+		require.Equal(t, []string{"any -> " + core2.Addr + ":22379/tcp", "any -> " + core2.Addr + ":2379/tcp", "any -> " + core2.Addr + ":32379/tcp"},
+			sb.Status().Cuts, "one cut per etcd member's gateway")
 		require.NoError(t, sb.HealFromEtcd(ctx, "core2"))
 		require.NoError(t, dial(gw), "core2's etcd gateway after the heal")
 		require.ErrorContains(t, sb.PartitionPair(ctx, "core2", "core2"), "given twice")
