@@ -52,6 +52,46 @@ func runHostAction(ctx context.Context, cmd string, args []string, stdout, stder
 	return 0
 }
 
+// runMemberAction is kill-member, restart-member, partition-member,
+// heal-member, stall-member, unstall-member and lead-member: faults of one
+// member of the sandbox's etcd cluster.
+func runMemberAction(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", "", "control API of the sandbox (default: $SANDBOX_ENDPOINT or sandbox.env)")
+	var delay time.Duration
+	if cmd == "stall-member" {
+		fs.DurationVar(&delay, "delay", 500*time.Millisecond, "how long every fsync of the member's WAL waits")
+	}
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if name == "" && fs.NArg() == 1 {
+		name = fs.Arg(0)
+	} else if fs.NArg() != 0 || name == "" {
+		fmt.Fprintf(stderr, "usage: volfailover-sandbox %s MEMBER [flags]\n", cmd)
+		return 2
+	}
+	cli, err := client(*endpoint)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 2
+	}
+	action := strings.TrimSuffix(cmd, "-member")
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := cli.MemberAction(cctx, name, action, delay); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %s done\n", name, action)
+	return 0
+}
+
 // runLinkAction is partition-pair, heal-pair, partition-oneway and
 // heal-oneway: faults between two hosts.
 func runLinkAction(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) int {

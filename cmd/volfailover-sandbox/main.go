@@ -34,6 +34,13 @@ commands:
   partition-etcd NAME     cut a host off etcd only (its session expires; all else works)
   heal-etcd NAME          end a partition-etcd
   revive-host NAME boot a dead host again
+  kill-member M           SIGKILL etcd member M (etcd1..etcd3)
+  restart-member M        start a killed member again on its data directory
+  partition-member M      cut member M off its peers and every client
+  heal-member M           end a partition-member
+  stall-member M [-delay 500ms]  delay every fsync of member M's WAL
+  unstall-member M        end a stall-member
+  lead-member M           move etcd's leadership to member M (MoveLeader)
   exec-postgres    run PostgreSQL on the volume (the postgres@ unit's command)
   exec-etcd        run one member of the sandbox's etcd cluster (started by up and demo)
 
@@ -64,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runStatus(ctx, rest, stdout, stderr)
 	case "kill-host", "partition-host", "heal-host", "revive-host", "partition-etcd", "heal-etcd":
 		return runHostAction(ctx, cmd, rest, stdout, stderr)
+	case "kill-member", "restart-member", "partition-member", "heal-member", "stall-member", "unstall-member", "lead-member":
+		return runMemberAction(ctx, cmd, rest, stdout, stderr)
 	case "partition-pair", "heal-pair", "partition-oneway", "heal-oneway":
 		return runLinkAction(ctx, cmd, rest, stdout, stderr)
 	case "exec-postgres":

@@ -109,6 +109,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer removeIfOurs(envFile, content)
 	printHosts(stdout, sb.Hosts())
+	for _, m := range sb.EtcdMembers() {
+		fmt.Fprintf(stdout, "etcd member %s on %s (%s)\n", m.Name, m.Addr, m.Endpoint)
+	}
 	fmt.Fprintf(stdout, "logs: %s\n", filepath.Join(cfg.Dir, "logs"))
 
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)

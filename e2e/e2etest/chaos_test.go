@@ -3,6 +3,7 @@
 package e2etest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -28,6 +29,7 @@ var chaosFaults = []string{
 	"partition-owner", "partition-peer", "throttle-storm", "5xx-storm",
 	"attach-apply-then-fail", "leader-killed-mid-failover", "pause-during-crash", "switchover",
 	"cut-owner-link", "cut-etcd",
+	"etcd-kill-member", "etcd-partition-member", "etcd-move-leader", "etcd-stall-member",
 }
 
 // chaosSettings reads E2E_CHAOS_DURATION (default 2m) and E2E_CHAOS_SEED
@@ -58,7 +60,7 @@ func TestChaos(t *testing.T) {
 	fmt.Printf("chaos: seed %d, duration %s (replay: E2E_CHAOS_SEED=%d)\n", seed, dur, seed)
 	rng := rand.New(rand.NewSource(seed))
 	w := newWorld(t, worldOptions{hosts: 4, hostsB: 1, cooldown: time.Second, seed: strconv.FormatInt(seed, 10)})
-	c := &chaos{w: w, rng: rng, down: map[string]bool{}, cut: map[string]bool{}}
+	c := &chaos{w: w, rng: rng, down: map[string]bool{}, cut: map[string]bool{}, members: map[string]string{}}
 	end := time.Now().Add(dur)
 	rounds := 0
 	byFault := map[string]int{}
@@ -103,6 +105,11 @@ type chaos struct {
 	linkCuts int
 	// etcdCuts counts the cut-etcd rounds that cut a host off etcd.
 	etcdCuts int
+	// members are the etcd members a round left broken, with the fault
+	// (sandbox.FaultMember*) to undo.
+	members map[string]string
+	// noStall is set once the sandbox says it cannot stall fsync.
+	noStall bool
 }
 
 // avoid lists the hosts that must not serve the volume after this round.
@@ -257,9 +264,94 @@ func (c *chaos) inject(fault string) string {
 		return c.cutOwnerLink()
 	case "cut-etcd":
 		return c.cutEtcd()
+	case "etcd-kill-member", "etcd-partition-member", "etcd-move-leader", "etcd-stall-member":
+		return c.etcdMemberFault(fault)
 	}
 	require.Failf(c.w.t, "unknown chaos fault", "%q", fault)
 	return ""
+}
+
+// etcdMemberFault breaks one member of the etcd cluster, the etcd leader
+// half of the time: SIGKILL (restarted on its data directory by repair),
+// a partition from its peers and clients, a WAL fsync stall of 200 ms to
+// 1 s, or etcd's leadership moved away (MoveLeader). Half of the time the
+// owner dies too, so a failover runs through the fault. The member stays
+// broken for 1-4 s before the round's wait, and repair undoes it.
+func (c *chaos) etcdMemberFault(fault string) string {
+	w := c.w
+	victim := w.etcdLeader()
+	if ms := w.sb.EtcdMembers(); c.rng.Intn(2) == 0 {
+		victim = ms[c.rng.Intn(len(ms))].Name
+	}
+	role := "member"
+	if l, err := w.sb.EtcdLeader(w.ctx); err == nil && l == victim {
+		role = "leader member"
+	}
+	var what string
+	switch fault {
+	case "etcd-kill-member":
+		w.etcdKill(victim)
+		c.members[victim] = sandbox.FaultMemberKill
+		what = fmt.Sprintf("SIGKILLed etcd %s %s", role, victim)
+	case "etcd-partition-member":
+		if c.noPartition {
+			return "no etcd member partition (partitions unsupported)"
+		}
+		err := w.sb.PartitionEtcdMember(w.ctx, victim)
+		if errors.Is(err, sandbox.ErrPartitionUnsupported) {
+			c.noPartition = true
+			return "no etcd member partition (partitions unsupported)"
+		}
+		require.NoError(w.t, err, "partition etcd member %s", victim)
+		w.mon.Note("chaos partitioned etcd member %s", victim)
+		c.members[victim] = sandbox.FaultMemberPartition
+		what = fmt.Sprintf("partitioned etcd %s %s", role, victim)
+	case "etcd-stall-member":
+		d := time.Duration(200+c.rng.Intn(800)) * time.Millisecond
+		if c.noStall {
+			return "no fsync stall (unsupported)"
+		}
+		err := w.sb.StallEtcdMember(w.ctx, victim, d)
+		if errors.Is(err, sandbox.ErrStallUnsupported) {
+			c.noStall = true
+			w.t.Logf("chaos: fsync stalls skipped: %v", err)
+			return "no fsync stall (unsupported)"
+		}
+		require.NoError(w.t, err, "stall etcd member %s", victim)
+		w.mon.Note("chaos stalled etcd member %s's fsync by %s", victim, d)
+		c.members[victim] = sandbox.FaultMemberStall
+		what = fmt.Sprintf("stalled etcd %s %s's fsync by %s", role, victim, d)
+	case "etcd-move-leader":
+		from, to := w.etcdMoveLeader()
+		what = fmt.Sprintf("moved etcd leadership from %s to %s", from, to)
+	}
+	if c.rng.Intn(2) == 0 {
+		what += ", killed owner " + c.killOwner(false)
+	}
+	hold := time.Duration(1000+c.rng.Intn(3000)) * time.Millisecond
+	end := time.Now().Add(hold)
+	w.waitFor(hold+time.Second, "the etcd fault's hold", func() (bool, string) { return time.Now().After(end), "holding" })
+	return fmt.Sprintf("%s, held %s", what, hold)
+}
+
+// repairEtcd undoes what etcdMemberFault broke and waits for every member.
+func (c *chaos) repairEtcd() {
+	w := c.w
+	for m, kind := range c.members {
+		switch kind {
+		case sandbox.FaultMemberKill:
+			w.etcdRestart(m)
+		case sandbox.FaultMemberPartition:
+			require.NoError(w.t, w.sb.HealEtcdMember(w.ctx, m), "heal etcd member %s", m)
+			w.mon.Note("chaos healed etcd member %s", m)
+		case sandbox.FaultMemberStall:
+			w.etcdUnstall(m)
+		}
+		delete(c.members, m)
+	}
+	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(w.t, w.sb.WaitEtcdHealthy(ctx), "every etcd member healthy after the repair")
 }
 
 // cutEtcd cuts one host off etcd (everything else works) for longer than its
@@ -346,6 +438,7 @@ func (c *chaos) cutOwnerLink() string {
 func (c *chaos) repair() {
 	w := c.w
 	w.sb.EC2().ClearFaults()
+	c.repairEtcd()
 	for h := range c.cut {
 		w.heal(h)
 		delete(c.cut, h)

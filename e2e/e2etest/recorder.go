@@ -42,7 +42,7 @@ func newEtcdRecorder(keys state.Keys) *etcdRecorder {
 }
 
 // run reads the current holder and registrations, then follows both until
-// ctx ends. It returns when the watch ends.
+// ctx ends.
 func (r *etcdRecorder) run(ctx context.Context, cli *clientv3.Client, ready chan<- struct{}) {
 	defer close(ready)
 	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -65,26 +65,51 @@ func (r *etcdRecorder) run(ctx context.Context, cli *clientv3.Client, ready chan
 	}
 	r.elect(now)
 	r.mu.Unlock()
+	ready <- struct{}{}
+	// A watch ends when its member loses the cluster's leader (or is cut
+	// off, killed or restarted): follow again from where it stopped, so a
+	// fault of the etcd cluster leaves no gap in the history. Events seen
+	// twice change nothing.
+	next := resp.Header.Revision + 1
+	for {
+		next = r.follow(ctx, cli, next)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// follow watches the election and the registry from revision from until
+// either watch ends, and returns the revision to follow again from.
+func (r *etcdRecorder) follow(ctx context.Context, cli *clientv3.Client, from int64) int64 {
 	wctx, stop := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer stop()
-	from := clientv3.WithRev(resp.Header.Revision + 1)
-	elections := cli.Watch(wctx, r.keys.Election()+"/", clientv3.WithPrefix(), from)
-	hosts := cli.Watch(wctx, r.keys.Hosts(), clientv3.WithPrefix(), from)
-	ready <- struct{}{}
-	for elections != nil || hosts != nil {
+	elections := cli.Watch(wctx, r.keys.Election()+"/", clientv3.WithPrefix(), clientv3.WithRev(from))
+	hosts := cli.Watch(wctx, r.keys.Hosts(), clientv3.WithPrefix(), clientv3.WithRev(from))
+	seen := [2]int64{from, from} // next revision each watch has yet to deliver
+	for {
+		var wr clientv3.WatchResponse
+		var ok bool
+		i := 0
 		select {
-		case wr, ok := <-elections:
-			if !ok {
-				elections = nil
-				continue
+		case wr, ok = <-elections:
+		case wr, ok = <-hosts:
+			i = 1
+		}
+		if !ok || wr.Canceled {
+			if wr.CompactRevision != 0 {
+				r.fail(fmt.Errorf("watch from revision %d: compacted at %d, events lost", from, wr.CompactRevision))
 			}
-			r.absorb(wr, true)
-		case wr, ok := <-hosts:
-			if !ok {
-				hosts = nil
-				continue
-			}
-			r.absorb(wr, false)
+			return min(seen[0], seen[1])
+		}
+		r.absorb(wr, i == 0)
+		for _, ev := range wr.Events {
+			seen[i] = max(seen[i], ev.Kv.ModRevision+1)
+		}
+		if len(wr.Events) == 0 && wr.Header.Revision > 0 {
+			seen[i] = max(seen[i], wr.Header.Revision+1)
 		}
 	}
 }

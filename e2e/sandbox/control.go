@@ -61,8 +61,10 @@ var hostNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 //	POST /v1/hosts/{name}/kill[?stopped=true]
 //	POST /v1/hosts/{name}/partition | heal | revive | partition-etcd | heal-etcd
 //	POST /v1/links/{a}/{b}/partition-pair | heal-pair | partition-oneway | heal-oneway
+//	POST /v1/etcd/{member}/kill | restart | partition | heal | stall?delay=D | unstall | lead
 func (s *Sandbox) controlHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/etcd/{member}/{action}", s.memberAction)
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Status())
 	})
@@ -142,6 +144,46 @@ func (s *Sandbox) controlHandler() http.Handler {
 	return mux
 }
 
+// memberAction serves the etcd member faults.
+func (s *Sandbox) memberAction(w http.ResponseWriter, r *http.Request) {
+	name, action := r.PathValue("member"), r.PathValue("action")
+	if _, err := s.member(name); err != nil {
+		writeJSON(w, http.StatusNotFound, apiResult{Error: err.Error()})
+		return
+	}
+	var err error
+	switch action {
+	case "kill":
+		err = s.KillEtcdMember(r.Context(), name)
+	case "restart":
+		err = s.RestartEtcdMember(r.Context(), name)
+	case "partition":
+		err = s.PartitionEtcdMember(r.Context(), name)
+	case "heal":
+		err = s.HealEtcdMember(r.Context(), name)
+	case "stall":
+		v := r.URL.Query().Get("delay")
+		d, perr := time.ParseDuration(v)
+		if perr != nil || d <= 0 || d > time.Minute {
+			writeJSON(w, http.StatusBadRequest, apiResult{Error: fmt.Sprintf("delay=%q: want a duration such as 500ms, at most 1m", v)})
+			return
+		}
+		err = s.StallEtcdMember(r.Context(), name, d)
+	case "unstall":
+		err = s.UnstallEtcdMember(r.Context(), name)
+	case "lead":
+		_, err = s.MoveEtcdLeader(r.Context(), name)
+	default:
+		writeJSON(w, http.StatusNotFound, apiResult{Error: fmt.Sprintf("action %q: want kill, restart, partition, heal, stall, unstall or lead", action)})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusConflict, apiResult{Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, apiResult{OK: true})
+}
+
 type apiResult struct {
 	OK    bool   `json:"ok,omitempty"`
 	Error string `json:"error,omitempty"`
@@ -195,6 +237,17 @@ func (c *Client) HostAction(ctx context.Context, name, action string, stopped bo
 // partition-oneway or heal-oneway from a to b.
 func (c *Client) LinkAction(ctx context.Context, a, b, action string) error {
 	path := "/v1/links/" + url.PathEscape(a) + "/" + url.PathEscape(b) + "/" + url.PathEscape(action)
+	_, err := c.do(ctx, http.MethodPost, path)
+	return err
+}
+
+// MemberAction runs kill, restart, partition, heal, stall (with delay),
+// unstall or lead on an etcd member.
+func (c *Client) MemberAction(ctx context.Context, member, action string, delay time.Duration) error {
+	path := "/v1/etcd/" + url.PathEscape(member) + "/" + url.PathEscape(action)
+	if action == "stall" {
+		path += "?delay=" + url.QueryEscape(delay.String())
+	}
 	_, err := c.do(ctx, http.MethodPost, path)
 	return err
 }

@@ -234,3 +234,13 @@ func memberClient(m *etcdMember) (*clientv3.Client, error) {
 	}
 	return cli, nil
 }
+
+// WaitEtcdHealthy waits until every member is running and healthy.
+func (s *Sandbox) WaitEtcdHealthy(ctx context.Context) error {
+	for _, m := range s.etcd {
+		if !m.running() {
+			return fmt.Errorf("etcd member %s is not running (killed and not restarted)", m.Name)
+		}
+	}
+	return waitHealthy(ctx, s.etcd...)
+}
