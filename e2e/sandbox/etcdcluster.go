@@ -134,24 +134,6 @@ func (m *etcdMember) kill(ctx context.Context) error {
 	}
 }
 
-// stop asks the member to stop (SIGTERM), and kills it when ctx ends first.
-func (m *etcdMember) stop(ctx context.Context) {
-	m.mu.Lock()
-	cmd, exited := m.cmd, m.exited
-	m.cmd = nil
-	m.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}
-}
-
 // running reports whether the member's process is up.
 func (m *etcdMember) running() bool {
 	m.mu.Lock()
@@ -208,9 +190,15 @@ func (m *etcdMember) exitedChan() <-chan struct{} {
 	return m.exited
 }
 
-// close stops the member and unmounts its WAL.
+// close kills the member and unmounts its WAL. A sandbox's etcd data dies
+// with it, so there is nothing to stop gracefully for, and a member stopped
+// in order after its peers waits for them for seconds.
 func (m *etcdMember) close(ctx context.Context) error {
-	m.stop(ctx)
+	if m.running() {
+		if err := m.kill(ctx); err != nil {
+			return err
+		}
+	}
 	if m.slow == nil {
 		return nil
 	}

@@ -144,6 +144,7 @@ func TestEtcdClusterMemberFaults(t *testing.T) {
 		require.NoError(t, s.UnstallEtcdMember(ctx, slow.Name))
 		took = fsyncTime(t, filepath.Join(filepath.Dir(slow.walDir), "probe"))
 		require.Less(t, took, delay, "an fsync after the stall took %s", took)
+		t.Logf("fsync on %s after the stall: %s", slow.Name, took)
 	}
 
 	got := map[string]bool{}
