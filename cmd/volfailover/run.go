@@ -369,13 +369,31 @@ func (f *runFlags) sinks(env adminEnv, log zerolog.Logger) ([]alert.Sink, error)
 	return sinks, nil
 }
 
+// etcdKeepAliveTime is how long a connection to an etcd member may stay
+// silent before the client pings it: etcd's own floor for client pings
+// (--grpc-keepalive-min-time, 5 s by default; a member closes the connection
+// of a client that pings more often). A member that stops answering (cut
+// off, its machine gone) is then dropped within this plus the ping timeout,
+// and the client's next requests go to another member. Without pings a
+// request sent to a silent member waits until TCP gives up, many minutes,
+// while the session it should renew expires and no new one is made.
+const etcdKeepAliveTime = 5 * time.Second
+
+// etcdKeepAliveTimeout is how long a ping may go unanswered: a third of the
+// session TTL, at least a second.
+func etcdKeepAliveTimeout(sessionTTL time.Duration) time.Duration {
+	return max(sessionTTL/3, time.Second)
+}
+
 func etcdClient(o controller.Options) (*clientv3.Client, error) {
 	cfg := clientv3.Config{
-		Endpoints:   o.EtcdEndpoints,
-		DialTimeout: o.EtcdDialTimeout,
-		Username:    o.EtcdUsername,
-		Password:    o.EtcdPassword,
-		Logger:      zap.NewNop(),
+		Endpoints:            o.EtcdEndpoints,
+		DialTimeout:          o.EtcdDialTimeout,
+		DialKeepAliveTime:    etcdKeepAliveTime,
+		DialKeepAliveTimeout: etcdKeepAliveTimeout(o.SessionTTL),
+		Username:             o.EtcdUsername,
+		Password:             o.EtcdPassword,
+		Logger:               zap.NewNop(),
 	}
 	https := false
 	for _, ep := range o.EtcdEndpoints {

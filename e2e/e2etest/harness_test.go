@@ -147,10 +147,11 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	require.NoError(t, err, "start sandbox")
 	t.Cleanup(func() { require.NoError(t, w.sb.Close(), "stop sandbox") })
 
-	// Every member, and keepalives that notice a member cut off within
-	// seconds, so the monitor and the recorder move to another member.
+	// Every member, and keepalives (as often as etcd allows) that notice a
+	// member cut off within seconds, so the monitor and the recorder move to
+	// another member.
 	w.cli, err = clientv3.New(clientv3.Config{Endpoints: w.sb.EtcdEndpoints(), DialTimeout: 5 * time.Second,
-		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second, Logger: zap.NewNop()})
+		DialKeepAliveTime: 5 * time.Second, DialKeepAliveTimeout: time.Second, Logger: zap.NewNop()})
 	require.NoError(t, err, "etcd client")
 	t.Cleanup(func() { _ = w.cli.Close() })
 	fc := fleet.DefaultConfig()

@@ -46,7 +46,7 @@ func etcdOnly(t *testing.T) (*Sandbox, *clientv3.Client) {
 	})
 	require.NoError(t, startEtcdCluster(ctx, s.etcd), "start the cluster (logs in %s)", filepath.Join(dir, "logs"))
 	cli, err := clientv3.New(clientv3.Config{Endpoints: s.EtcdEndpoints(), DialTimeout: 2 * time.Second,
-		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second, Logger: zap.NewNop()})
+		DialKeepAliveTime: 5 * time.Second, DialKeepAliveTimeout: time.Second, Logger: zap.NewNop()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cli.Close() })
 	return s, cli
