@@ -278,7 +278,7 @@ func (s *pgServer) logSince(t *testing.T, off int64) string {
 // auxTitles are the process titles of the postmaster's fixed helpers; every other
 // child serves (or is about to serve) a connection.
 var auxTitles = []string{"checkpointer", "background writer", "walwriter",
-	"autovacuum launcher", "logical replication launcher", "archiver", "startup"}
+	"autovacuum launcher", "autovacuum worker", "logical replication launcher", "archiver", "startup"}
 
 // backends counts the postmaster's children that serve a connection.
 func (s *pgServer) backends(t *testing.T) int {

@@ -24,6 +24,7 @@ func TestProbesAgainstRealPostgres(t *testing.T) {
 
 	quiet := func(t *testing.T, name string, probe func(ctx context.Context) error) {
 		t.Helper()
+		srv.settle(t) // the last check's marker connection included
 		before := srv.logSize(t)
 		for i := range probeRounds {
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -41,6 +42,7 @@ func TestProbesAgainstRealPostgres(t *testing.T) {
 	t.Run("log check sees a cancel request", func(t *testing.T) {
 		// The control: the method below must be able to see a logged probe. A
 		// CancelRequest for a made-up PID is logged, which is why no probe uses it.
+		srv.settle(t) // the last check's marker connection included
 		before := srv.logSize(t)
 		conn, err := net.DialTimeout("tcp", srv.Addr, 5*time.Second)
 		require.NoError(t, err)
@@ -64,6 +66,7 @@ func TestProbesAgainstRealPostgres(t *testing.T) {
 
 	t.Run("closing right after S is logged", func(t *testing.T) {
 		// Why ProbePostgres completes the TLS handshake when the server says 'S'.
+		srv.settle(t) // the last check's marker connection included
 		before := srv.logSize(t)
 		conn, err := net.DialTimeout("tcp", srv.Addr, 5*time.Second)
 		require.NoError(t, err)
@@ -76,7 +79,7 @@ func TestProbesAgainstRealPostgres(t *testing.T) {
 		_, err = io.ReadFull(conn, b[:])
 		require.NoError(t, err)
 		require.Equal(t, byte('S'), b[0])
-		require.Equal(t, 1, srv.backends(t), "the backend of the open connection is counted, so settle waits for it")
+		require.GreaterOrEqual(t, srv.backends(t), 1, "the backend of the open connection is counted, so settle waits for it")
 		require.NoError(t, conn.Close())
 		srv.settle(t)
 		lines := srv.newLogLines(t, before, srv.mark(t, "bare_s"))
