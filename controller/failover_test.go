@@ -13,6 +13,7 @@ import (
 
 	"github.com/volfailover/volfailover/alert"
 	"github.com/volfailover/volfailover/e2e/ec2sim"
+	"github.com/volfailover/volfailover/e2e/fleetsim"
 	"github.com/volfailover/volfailover/state"
 )
 
@@ -288,13 +289,24 @@ func TestMalformedOverridePausesAndReports(t *testing.T) {
 }
 
 func TestPlannedSwitchover(t *testing.T) {
-	c := newCluster(t, clusterSpec{azs: fourInOneAZ})
+	// fleet's own engine interval (2 s) and job watch sleep (1 s), with a quick
+	// agent: the engine moves the stopped unit off the old owner only on its
+	// next pass, while the old owner's agent acts on a launch at once.
+	c := newCluster(t, clusterSpec{azs: fourInOneAZ, fleet: func(o *fleetsim.Options) {
+		o.EngineInterval, o.EngineWatchSleep = 2*time.Second, time.Second
+	}})
 	c.start()
 	target := c.hosts[1]
+	from := c.owner()
+	exec := c.fleet.Executor().(*fleetsim.MemExecutor)
+	startsOnOwner := exec.StartCount(from.machine, testUnit)
 	c.put(c.keys.VolumeSwitchover(testVolume), `{"to":"`+target.id+`","reason":"kernel upgrade"}`)
 	rec := c.waitDone(1, 15*time.Second)
 	require.Equal(t, state.KindSwitchover, rec.Kind)
 	c.assertMovedTo(target)
+	// The old owner's agent is alive: a unit launched while fleet still places
+	// it there is started there again, beside the target's (chaos seed 2611301).
+	require.Equal(t, startsOnOwner, exec.StartCount(from.machine, testUnit), "starts of %s on the old owner after its stop", testUnit)
 	require.Zero(t, c.ec2Calls("StopInstances"), "a switchover stops no instance")
 	require.Equal(t, "running", c.ec2.InstanceState(c.owner().id))
 	for _, call := range c.ec2.Journal() {

@@ -177,6 +177,8 @@ type clusterSpec struct {
 	latencies *ec2sim.Latencies
 	// deps, if set, completes every instance's dependencies (a real outbox, a status source).
 	deps func(h *host, d *Deps)
+	// fleet, if set, adjusts fleetsim's timing before it starts.
+	fleet func(o *fleetsim.Options)
 }
 
 type cluster struct {
@@ -218,9 +220,13 @@ func newCluster(t *testing.T, spec clusterSpec) *cluster {
 	t.Cleanup(c.ec2.Close)
 	// fleet's intervals and watch sleeps, shortened on purpose; a stopped
 	// unit's state still goes about a second after the stop, as in fleet.
-	c.fleet, err = fleetsim.New(fleetsim.Options{MachineTTL: time.Second, EngineInterval: 100 * time.Millisecond,
+	fo := fleetsim.Options{MachineTTL: time.Second, EngineInterval: 100 * time.Millisecond,
 		AgentInterval: 200 * time.Millisecond, StatePollInterval: 50 * time.Millisecond,
-		EngineWatchSleep: 50 * time.Millisecond, AgentWatchSleep: 50 * time.Millisecond})
+		EngineWatchSleep: 50 * time.Millisecond, AgentWatchSleep: 50 * time.Millisecond}
+	if spec.fleet != nil {
+		spec.fleet(&fo)
+	}
+	c.fleet, err = fleetsim.New(fo)
 	require.NoError(t, err)
 	c.fleet.Start()
 	t.Cleanup(c.fleet.Close)

@@ -390,11 +390,41 @@ func (w *worker) launch(ctx context.Context, unit, machine string) (string, erro
 		return "unit already launched on the target", nil
 	case u.DesiredState == fleet.StateLaunched:
 		skipped = "unit already launched; fleet nudged to place it"
+	case u.MachineID != "" && u.MachineID != machine:
+		if err := w.waitUnplaced(ctx, unit, u.MachineID); err != nil {
+			return "", err
+		}
 	}
 	if err := w.l.mutate(ctx, r, func(ctx context.Context) error { return c.fleet.SetUnitTargetState(ctx, unit, fleet.StateLaunched) }); err != nil {
 		return "", fmt.Errorf("launch %s: %w", unit, err)
 	}
 	return skipped, nil
+}
+
+// waitUnplaced waits until fleet no longer places the stopped unit on
+// machine, the old owner's. A switchover stops Postgres by setting the unit
+// loaded, so it stays placed there; fleet's engine moves it only on its next
+// pass (engine_reconcile_interval, 2 s by default), once it sees that machine
+// without the volume's metadata. Launched before then, the unit is started
+// on the old owner by its agent, which acts on the target state of the units
+// placed on its machine at once (fleet v1.0.0 agent/reconcile.go), beside the
+// target's: two Postgres for one volume (chaos seed 2611301 saw it).
+func (w *worker) waitUnplaced(ctx context.Context, unit, machine string) error {
+	c := w.l.c
+	for {
+		u, err := c.fleet.Unit(ctx, unit)
+		switch {
+		case errors.Is(err, fleet.ErrNotFound):
+			return nil
+		case err == nil && u.MachineID != machine:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for fleet to take %s off %s (the old owner's machine): %w", unit, machine, ctx.Err())
+		case <-c.clk.After(c.pollInterval()):
+		}
+	}
 }
 
 // verify needs Postgres to accept a startup on the target and the volume to be
