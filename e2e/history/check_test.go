@@ -160,6 +160,14 @@ func TestCheckCleanHistory(t *testing.T) {
 			h.MovesSeen = map[string]time.Time{moveI: at(7.0)}
 			h.Pages[0].At, h.Pages[1].At = at(8.5), at(9.0)
 		}},
+		{"pages held by an etcd member's fsync stall are due after it ends", Options{PageBound: 3 * time.Second}, func(h *History) {
+			h.Faults = append(h.Faults, Fault{Kind: FaultMemberStall, Host: "etcd3", From: at(4), To: at(9)})
+			h.Pages[0].At, h.Pages[1].At = at(11.5), at(11.9)
+		}},
+		{"a page while an etcd member is still down is not judged yet", Options{PageBound: 3 * time.Second}, func(h *History) {
+			h.Faults = append(h.Faults, Fault{Kind: FaultMemberKill, Host: "etcd1", From: at(4)})
+			h.Pages = nil
+		}},
 		{"a pause stops the serve clock: due 40s after the pause ended, past the end", Options{}, func(h *History) {
 			h.Served = h.Served[:10]
 			h.Pauses = []Pause{{From: at(30), To: at(35)}}
@@ -248,6 +256,11 @@ func TestCheckCatchesEachRule(t *testing.T) {
 		}},
 		{"the page of an ended move never resolved", PageResolved, Options{}, func(h *History) {
 			h.Pages = h.Pages[:1]
+		}},
+		{"a page late past the end of the etcd stall that held it", MovePaged, Options{PageBound: 3 * time.Second}, func(h *History) {
+			h.Faults = append(h.Faults, Fault{Kind: FaultMemberStall, Host: "etcd3", From: at(4), To: at(9)})
+			h.Moves[0].Finished, h.Moves[0].Updated = at(10), at(10)
+			h.Pages[0].At, h.Pages[1].At = at(12.5), at(12.6)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,6 +138,13 @@ const (
 	FaultPair      = "partition-pair"   // Host and Peer cannot reach each other
 	FaultOneWay    = "partition-oneway" // Host cannot reach Peer
 	FaultImpaired  = "impaired"         // EC2 reports a status check of Host impaired
+	// Faults of the etcd cluster itself (Host names the member). Pages travel
+	// through etcd's outbox, so while one holds they are due PageBound after
+	// it ends, not after what they report.
+	FaultMemberKill      = "etcd-member-kill"
+	FaultMemberPartition = "etcd-member-partition"
+	FaultMemberStall     = "etcd-member-stall"
+	FaultLeaderMove      = "etcd-leader-move"
 )
 
 // Fault is a fault window; an open one has a zero To. Host and Peer are

@@ -89,7 +89,7 @@ func (c *checker) paged() {
 		if ended.IsZero() && m.Abandoned != "" {
 			ended = m.Updated
 		}
-		if ended.IsZero() || (!h.End.IsZero() && ended.Add(c.o.PageBound).After(h.End)) {
+		if ended.IsZero() || (!h.End.IsZero() && c.pageDue(ended).After(h.End)) {
 			continue
 		}
 		for _, p := range h.Pages {
@@ -99,22 +99,56 @@ func (c *checker) paged() {
 			c.judged(PageResolved)
 			resolved := false
 			for _, q := range h.Pages {
-				if q.DedupKey == p.DedupKey && q.Action == actionResolve && !q.At.Before(p.At) && !q.At.After(ended.Add(c.o.PageBound)) {
+				if q.DedupKey == p.DedupKey && q.Action == actionResolve && !q.At.Before(p.At) && !q.At.After(c.pageDue(ended)) {
 					resolved = true
 				}
 			}
 			if !resolved {
-				c.violate(PageResolved, ended.Add(c.o.PageBound), c.pageExcerpt(m.ID),
+				c.violate(PageResolved, c.pageDue(ended), c.pageExcerpt(m.ID),
 					"page %s %q of move %s never resolved within %s of the move's end at %s", p.Kind, p.DedupKey, m.ID, c.o.PageBound, stamp(ended))
 			}
 		}
 	}
 }
 
+// notYet is the due time of a page held by a fault that has not ended: after
+// any history's end, so it is not judged.
+var notYet = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// pageDue is when a page about something at at must have arrived: PageBound
+// later, or PageBound after the end of an etcd cluster fault that holds within
+// that span. A page is an outbox entry in etcd before it is delivered, and a
+// member whose every fsync stalls for most of a second holds each of those
+// writes (and the leader's session) as long; the controller is judged from
+// when etcd can carry its pages again. An open fault defers it past any end.
+func (c *checker) pageDue(at time.Time) time.Time {
+	due := at.Add(c.o.PageBound)
+	for changed := true; changed; {
+		changed = false
+		for _, f := range c.w.h.Faults {
+			switch f.Kind {
+			case FaultMemberKill, FaultMemberPartition, FaultMemberStall, FaultLeaderMove:
+			default:
+				continue
+			}
+			if f.From.After(due) || (!f.To.IsZero() && f.To.Before(at)) {
+				continue
+			}
+			if f.To.IsZero() {
+				return notYet
+			}
+			if later := f.To.Add(c.o.PageBound); later.After(due) {
+				due, changed = later, true
+			}
+		}
+	}
+	return due
+}
+
 // movePaged requires a page of move id matching want by at + PageBound,
 // unless the history ends before that.
 func (c *checker) movePaged(id string, at time.Time, want func(Page) bool, what string) {
-	due := at.Add(c.o.PageBound)
+	due := c.pageDue(at)
 	if !c.w.h.End.IsZero() && due.After(c.w.h.End) {
 		return
 	}
