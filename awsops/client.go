@@ -64,6 +64,11 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		return nil, fmt.Errorf("load aws config for region %s: %w", o.Region, err)
 	}
 	st := &stats{m: map[string]ActionStats{}}
+	clk := o.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	bud := newBudget(clk, o.BudgetShare, o.Buckets)
 	read := newRetryer(o.ReadMaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay)
 	api := ec2.NewFromConfig(cfg, func(eo *ec2.Options) {
 		if o.Endpoint != "" {
@@ -77,12 +82,8 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		eo.HTTPClient = withBufferedBody(eo.HTTPClient)
 		eo.Retryer = read
 		eo.RetryMaxAttempts = 0
-		eo.APIOptions = append(eo.APIOptions, st.install)
+		eo.APIOptions = append(eo.APIOptions, st.install, bud.install)
 	})
-	clk := o.Clock
-	if clk == nil {
-		clk = clock.RealClock{}
-	}
 	return &Client{
 		api:    api,
 		opts:   o,

@@ -55,6 +55,16 @@ type Options struct {
 	RetryMaxDelay time.Duration
 	// Wait is the backoff used while waiting for EC2 state changes.
 	Wait WaitOptions
+	// BudgetShare is the share of each of the account's EC2 request-token
+	// buckets (AccountBuckets) this client allows itself: every attempt,
+	// SDK retries included, first takes a token from a client-side bucket of
+	// BudgetShare × the published size and refill rate. The rest is left to
+	// the account's other tools (Auto Scaling, consoles, CI), which share
+	// the buckets. Within (0, 1]; default (and 0) 0.5. Added.
+	BudgetShare float64
+	// Buckets overrides the account's buckets the share is taken of (nil =
+	// AccountBuckets()), for an account with raised limits or a test. Added.
+	Buckets map[string]Bucket
 	// HTTPClient is used for EC2 calls when set; default the SDK's client.
 	HTTPClient *http.Client
 	// Credentials is used when set; nil means the SDK default chain.
@@ -108,6 +118,7 @@ func DefaultOptions() Options {
 		ReadMaxAttempts: 5,
 		RetryBaseDelay:  time.Second,
 		RetryMaxDelay:   20 * time.Second,
+		BudgetShare:     0.5,
 		Wait: WaitOptions{
 			Initial:        250 * time.Millisecond,
 			Max:            5 * time.Second,
@@ -137,6 +148,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Wait.StuckDetaching == 0 {
 		o.Wait.StuckDetaching = d.Wait.StuckDetaching
+	}
+	if o.BudgetShare == 0 {
+		o.BudgetShare = d.BudgetShare
+	}
+	if o.Buckets == nil {
+		o.Buckets = AccountBuckets()
 	}
 	return o
 }
@@ -182,6 +199,14 @@ func (o Options) Validate() error {
 	}
 	if o.RetryMaxDelay < o.RetryBaseDelay {
 		return fmt.Errorf("awsops options: RetryMaxDelay %s must be at least RetryBaseDelay %s", o.RetryMaxDelay, o.RetryBaseDelay)
+	}
+	if o.BudgetShare < 0 || o.BudgetShare > 1 {
+		return fmt.Errorf("awsops options: BudgetShare %g must be within (0, 1]", o.BudgetShare)
+	}
+	for k, b := range o.Buckets {
+		if b.Size < 1 || b.Refill <= 0 {
+			return fmt.Errorf("awsops options: Buckets[%q] size %g and refill %g/s must be at least 1 and positive", k, b.Size, b.Refill)
+		}
 	}
 	return o.Wait.validate()
 }

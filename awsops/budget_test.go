@@ -1,0 +1,89 @@
+package awsops
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/stretchr/testify/require"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/volfailover/volfailover/e2e/ec2sim"
+)
+
+// The client takes a token of the action's bucket before every attempt, its
+// SDK retries included, and waits (on its clock) for one when the bucket is
+// empty: a throttled call's retry spends the budget, and the next call is
+// not sent before the refill.
+func TestBudgetGatesEveryAttempt(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	e := newEnv(t, pairSeed(), nil, func(o *Options) {
+		o.Clock = fc
+		o.BudgetShare = 0.5
+		// Half of 4 tokens, refilled at half of 2 per second: 2 at once, then 1 per second.
+		o.Buckets["DescribeVolumes"] = Bucket{Size: 4, Refill: 2}
+	})
+	e.sim.Arm(ec2sim.Fault{Kind: ec2sim.FaultThrottle, Action: "DescribeVolumes", Attempt: 1, RetryAfter: time.Millisecond})
+	ctx := testCtx(t, 10*time.Second)
+
+	_, err := e.c.ManagedVolumes(ctx) // attempt 1 throttled by EC2, attempt 2 served: both tokens spent
+	require.NoError(t, err)
+	require.Len(t, calls(e.sim.Journal(), "DescribeVolumes"), 2, "first call: the throttled attempt and its retry")
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.c.ManagedVolumes(ctx)
+		done <- err
+	}()
+	require.Eventually(t, fc.HasWaiters, 5*time.Second, time.Millisecond, "second call never waited for a token")
+	require.Len(t, calls(e.sim.Journal(), "DescribeVolumes"), 2, "second call sent before its token came")
+	fc.Step(time.Second)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("second call did not go out once a token came")
+	}
+	require.Len(t, calls(e.sim.Journal(), "DescribeVolumes"), 3)
+}
+
+// A call whose deadline comes before the next token fails at once as
+// throttled, without sending anything and without spending the token.
+func TestBudgetDeadlineBeforeToken(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	e := newEnv(t, pairSeed(), nil, func(o *Options) {
+		o.Clock = fc
+		o.BudgetShare = 1
+		o.Buckets["DescribeVolumes"] = Bucket{Size: 1, Refill: 0.1}
+	})
+	_, err := e.c.ManagedVolumes(testCtx(t, 5*time.Second))
+	require.NoError(t, err)
+	_, err = e.c.ManagedVolumes(testCtx(t, 5*time.Second)) // next token in 10 s
+	require.ErrorIs(t, err, ErrThrottled)
+	require.ErrorContains(t, err, "ec2 budget DescribeVolumes")
+	require.Len(t, calls(e.sim.Journal(), "DescribeVolumes"), 1)
+}
+
+// Describes without a filter and without pagination spend their action's
+// small bucket; with either they spend the large one, as EC2 counts them.
+func TestBucketKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, action string
+		in           any
+		want         string
+	}{
+		{"by id", "DescribeVolumes", &ec2.DescribeVolumesInput{VolumeIds: []string{"vol-1"}}, "DescribeVolumes/unfiltered"},
+		{"filtered", "DescribeVolumes", &ec2.DescribeVolumesInput{Filters: []types.Filter{{Name: aws.String("volume-id")}}}, "DescribeVolumes"},
+		{"paged", "DescribeInstances", &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)}, "DescribeInstances"},
+		{"status by id", "DescribeInstanceStatus", &ec2.DescribeInstanceStatusInput{InstanceIds: []string{"i-1"}}, "DescribeInstanceStatus/unfiltered"},
+		{"mutation", "AttachVolume", &ec2.AttachVolumeInput{}, "AttachVolume"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, bucketKey(tc.action, tc.in))
+			_, known := AccountBuckets()[tc.want]
+			require.True(t, known, "no published bucket for %s", tc.want)
+		})
+	}
+}
