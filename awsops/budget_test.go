@@ -1,6 +1,7 @@
 package awsops
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -86,4 +87,52 @@ func TestBucketKey(t *testing.T) {
 			require.True(t, known, "no published bucket for %s", tc.want)
 		})
 	}
+}
+
+// Reads that come while a describe waits for its token are merged into the
+// next describe: 50 concurrent reads of single volumes cost two calls, and
+// each gets its own volume.
+func TestConcurrentReadsShareDescribes(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	const n = 50
+	e := newEnv(t, fleetSeed(n, 0), nil, func(o *Options) {
+		o.Clock = fc
+		o.BudgetShare = 1
+		o.Buckets["DescribeVolumes"] = Bucket{Size: 1, Refill: 1}
+	})
+	ctx := testCtx(t, 10*time.Second)
+	_, err := e.c.Volumes(ctx, []string{vid(1)}) // spends the one token
+	require.NoError(t, err)
+	e.sim.ResetJournal()
+
+	errs := make(chan error, n)
+	for k := 1; k <= n; k++ {
+		go func() {
+			v, err := e.c.volume(ctx, vid(k))
+			if err == nil && v.ID != vid(k) {
+				err = fmt.Errorf("read of %s answered %s", vid(k), v.ID)
+			}
+			errs <- err
+		}()
+	}
+	pending := func() int {
+		e.c.volumeReads.mu.Lock()
+		defer e.c.volumeReads.mu.Unlock()
+		return len(e.c.volumeReads.pending)
+	}
+	// One read leads and waits for a token; the others wait behind it.
+	require.Eventually(t, func() bool { return fc.HasWaiters() && pending() == n-1 }, 5*time.Second, time.Millisecond, "reads never piled up behind the first")
+	fc.Step(time.Second) // the first read's describe goes out
+	require.Eventually(t, fc.HasWaiters, 5*time.Second, time.Millisecond, "the merged read never waited for its token")
+	fc.Step(time.Second) // the other 49 go out together
+	for range n {
+		select {
+		case err := <-errs:
+			require.NoError(t, err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("a read never got its answer")
+		}
+	}
+	dv := calls(e.sim.Journal(), "DescribeVolumes")
+	require.Len(t, dv, 2, "the leader's describe, then one for everyone who came meanwhile")
 }

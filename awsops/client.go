@@ -42,6 +42,12 @@ type Client struct {
 	// the reads' retryer it has no retry quota.
 	mutate aws.Retryer
 
+	// volumeReads, instanceReads and statusReads merge concurrent reads
+	// by ID (volumes; instances; instances with their status checks).
+	volumeReads   *coalescer[Volume]
+	instanceReads *coalescer[Instance]
+	statusReads   *coalescer[Instance]
+
 	mu sync.Mutex
 	// badDevices remembers, per instance, device names an attach found in
 	// use or stuck on, so the next attach there tries them last.
@@ -84,14 +90,18 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		eo.RetryMaxAttempts = 0
 		eo.APIOptions = append(eo.APIOptions, st.install, bud.install)
 	})
-	return &Client{
+	c := &Client{
 		api:    api,
 		opts:   o,
 		clock:  clk,
 		log:    o.Logger,
 		stats:  st,
 		mutate: newRetryer(o.MaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay),
-	}, nil
+	}
+	c.volumeReads = newCoalescer(c.describeVolumes)
+	c.instanceReads = newCoalescer(c.describeInstances)
+	c.statusReads = newCoalescer(c.instancesWithStatus)
+	return c, nil
 }
 
 // newRetryer is the SDK standard retryer with a full-jitter exponential
