@@ -47,6 +47,10 @@ type Client struct {
 	volumeReads   *coalescer[Volume]
 	instanceReads *coalescer[Instance]
 	statusReads   *coalescer[Instance]
+	// stops (by force flag) and tagReqs merge concurrent mutations that
+	// take many IDs into one call.
+	stops   map[bool]*coalescer[error]
+	tagReqs *coalescer[error]
 
 	mu sync.Mutex
 	// badDevices remembers, per instance, device names an attach found in
@@ -101,6 +105,11 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	c.volumeReads = newCoalescer(c.describeVolumes)
 	c.instanceReads = newCoalescer(c.describeInstances)
 	c.statusReads = newCoalescer(c.instancesWithStatus)
+	c.stops = map[bool]*coalescer[error]{
+		true:  {call: c.stopBatch(true), earliest: true},
+		false: {call: c.stopBatch(false), earliest: true},
+	}
+	c.tagReqs = &coalescer[error]{call: c.tagBatch, earliest: true}
 	return c, nil
 }
 

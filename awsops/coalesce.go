@@ -18,6 +18,9 @@ import (
 // is done it hands the lead to the oldest read waiting, which runs the next.
 type coalescer[T any] struct {
 	call func(ctx context.Context, ids []string) (map[string]T, error)
+	// earliest gives a call the earliest of its askers' deadlines (a
+	// mutation must not outlive any asker's lease bound); else the latest.
+	earliest bool
 
 	mu      sync.Mutex
 	pending []*ask[T]
@@ -104,7 +107,7 @@ func (c *coalescer[T]) handOff() {
 // lives while any of its askers does: it is cancelled once all have gone,
 // and ends at the latest of their deadlines.
 func (c *coalescer[T]) run(ctx context.Context, batch []*ask[T]) {
-	cctx, cancel := mergedContext(ctx, batch)
+	cctx, cancel := mergedContext(ctx, batch, c.earliest)
 	defer cancel()
 	var ids []string
 	seen := map[string]bool{}
@@ -136,26 +139,16 @@ func (c *coalescer[T]) run(ctx context.Context, batch []*ask[T]) {
 
 // mergedContext is a context for a call made on behalf of batch: it keeps
 // ctx's values, is cancelled once every asker's context has ended, and has
-// the latest of their deadlines (none if one has none).
-func mergedContext[T any](ctx context.Context, batch []*ask[T]) (context.Context, context.CancelFunc) {
+// the earliest of their deadlines, or else the latest (none if one has none).
+func mergedContext[T any](ctx context.Context, batch []*ask[T], earliest bool) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(ctx)
-	var latest time.Time
-	for _, a := range batch {
-		dl, ok := a.ctx.Deadline()
-		if !ok {
-			latest = time.Time{}
-			break
-		}
-		if dl.After(latest) {
-			latest = dl
-		}
-	}
+	dl, ok := batchDeadline(batch, earliest)
 	var cctx context.Context
 	var cancel context.CancelFunc
-	if latest.IsZero() {
-		cctx, cancel = context.WithCancel(base)
+	if ok {
+		cctx, cancel = context.WithDeadline(base, dl)
 	} else {
-		cctx, cancel = context.WithDeadline(base, latest)
+		cctx, cancel = context.WithCancel(base)
 	}
 	left := atomic.Int64{}
 	left.Store(int64(len(batch)))
@@ -173,4 +166,22 @@ func mergedContext[T any](ctx context.Context, batch []*ask[T]) (context.Context
 		}
 		cancel()
 	}
+}
+
+// batchDeadline is the earliest (or latest) deadline of batch's askers; ok
+// is false when there is none to keep.
+func batchDeadline[T any](batch []*ask[T], earliest bool) (time.Time, bool) {
+	var pick time.Time
+	for _, a := range batch {
+		dl, ok := a.ctx.Deadline()
+		switch {
+		case !ok && earliest:
+			continue
+		case !ok:
+			return time.Time{}, false
+		case pick.IsZero(), earliest && dl.Before(pick), !earliest && dl.After(pick):
+			pick = dl
+		}
+	}
+	return pick, !pick.IsZero()
 }
