@@ -119,6 +119,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxFailovers, "max-failovers", o.MaxFailovers, "automatic failovers of one volume within --failover-window that switch it to alert-only")
 	fs.DurationVar(&o.FailoverWindow, "failover-window", o.FailoverWindow, "window --max-failovers counts in")
 	fs.IntVar(&o.HistoryLimit, "history-limit", o.HistoryLimit, "completed failover records kept per volume")
+	fs.IntVar(&o.MaxMoves, "max-moves", o.MaxMoves, "moves that may be short of their attach at once (stopping, detaching, attaching); more wait their turn, heals first, then failovers, then switchovers")
 	fs.DurationVar(&o.SuspectPageAfter, "suspect-page-after", o.SuspectPageAfter, "how long an owner may stay suspect before an owner_suspect warning is paged")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "decide and record, but change nothing in EC2 or fleet")
 	fs.StringVar(&o.ListenAddr, "listen-address", o.ListenAddr, "address of /healthz, /readyz, /metrics and /v1/status")
