@@ -79,17 +79,16 @@ type Options struct {
 // state changes: Initial, then ×Factor per poll up to Max; the first poll
 // is immediate.
 //
-// The defaults poll often early on: a poll is one DescribeVolumes (or
-// DescribeInstances) by a single ID, a cheap read, while every moment a
-// finished attach or detach goes unseen adds to the failover. AWS usually
-// finishes them in 1–4 s; polls at 0, 0.25, 0.6, 1.2, 2.0, 3.3, 5.2 s … see
-// the change within about half its age, where the older 1 s × 1.8 schedule
-// (0, 1.0, 2.8, 6.0 s) added up to 3 s per wait. That costs a handful of
-// extra reads per move, and Max keeps a long wait at one read per 5 s.
+// The defaults poll often: every moment a finished attach or detach goes
+// unseen adds to the failover, and AWS usually finishes them in 1–4 s. Polls
+// at 0, 0.25, 0.63, 1.13, 1.63, 2.13 s … see a change within 0.25 s of it
+// on average, where a schedule growing to 5 s added up to a second per wait.
+// The polls cost little: concurrent polls of many waits share one describe
+// (see coalescer), and every describe takes a token of the client's budget.
 type WaitOptions struct {
 	// Initial delay before the second poll. Default 250ms.
 	Initial time.Duration
-	// Max delay between polls. Default 5s.
+	// Max delay between polls. Default 500ms.
 	Max time.Duration
 	// Factor multiplies the delay after each poll; ≥ 1. Default 1.5.
 	Factor float64
@@ -121,7 +120,7 @@ func DefaultOptions() Options {
 		BudgetShare:     0.5,
 		Wait: WaitOptions{
 			Initial:        250 * time.Millisecond,
-			Max:            5 * time.Second,
+			Max:            500 * time.Millisecond,
 			Factor:         1.5,
 			StuckAttaching: 90 * time.Second,
 			StuckDetaching: 60 * time.Second,
