@@ -81,6 +81,8 @@ func AccountBuckets() map[string]Bucket {
 type budget struct {
 	clk   clock.Clock
 	share float64
+	// waited counts the waits, per action.
+	waited func(action string, d time.Duration)
 	// limiters is bucket key → limiter; read-only once built.
 	limiters map[string]*rate.Limiter
 
@@ -91,8 +93,8 @@ type budget struct {
 }
 
 // newBudget builds the limiters for share (0 < share ≤ 1) of buckets.
-func newBudget(clk clock.Clock, share float64, buckets map[string]Bucket) *budget {
-	b := &budget{clk: clk, limiters: map[string]*rate.Limiter{}, fallback: map[string]*rate.Limiter{}, share: share}
+func newBudget(clk clock.Clock, share float64, buckets map[string]Bucket, waited func(action string, d time.Duration)) *budget {
+	b := &budget{clk: clk, limiters: map[string]*rate.Limiter{}, fallback: map[string]*rate.Limiter{}, share: share, waited: waited}
 	for k, bk := range buckets {
 		b.limiters[k] = limiterFor(bk, share)
 	}
@@ -123,7 +125,7 @@ func (b *budget) limiter(key string) *rate.Limiter {
 // wait takes one token of key's bucket, waiting on the injected clock for
 // it; it gives up (without the token) when ctx ends or its deadline comes
 // before the token would.
-func (b *budget) wait(ctx context.Context, key string) error {
+func (b *budget) wait(ctx context.Context, action, key string) error {
 	l := b.limiter(key)
 	now := b.clk.Now()
 	r := l.ReserveN(now, 1)
@@ -146,8 +148,10 @@ func (b *budget) wait(ctx context.Context, key string) error {
 	select {
 	case <-ctx.Done():
 		r.CancelAt(b.clk.Now())
+		b.waited(action, b.clk.Since(now))
 		return fmt.Errorf("ec2 budget %s: waiting for a token: %w", key, ctx.Err())
 	case <-t.C():
+		b.waited(action, d)
 		return nil
 	}
 }
@@ -199,11 +203,12 @@ func (b *budget) install(stack *middleware.Stack) error {
 	gate := middleware.FinalizeMiddlewareFunc("awsopsBudgetGate", func(
 		ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler,
 	) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		action := middleware.GetOperationName(ctx)
 		key, _ := middleware.GetStackValue(ctx, bucketKeyOf{}).(string)
 		if key == "" {
-			key = middleware.GetOperationName(ctx)
+			key = action
 		}
-		if err := b.wait(ctx, key); err != nil {
+		if err := b.wait(ctx, action, key); err != nil {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 		}
 		return next.HandleFinalize(ctx, in)

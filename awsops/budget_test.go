@@ -48,6 +48,9 @@ func TestBudgetGatesEveryAttempt(t *testing.T) {
 		t.Fatal("second call did not go out once a token came")
 	}
 	require.Len(t, calls(e.sim.Journal(), "DescribeVolumes"), 3)
+	st := e.c.Stats()["DescribeVolumes"]
+	require.Equal(t, uint64(1), st.BudgetWaits, "one attempt waited")
+	require.InDelta(t, 1.0, st.BudgetWaitSeconds, 1e-9, "for one (fake) second")
 }
 
 // A call whose deadline comes before the next token fails at once as

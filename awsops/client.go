@@ -78,7 +78,12 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	bud := newBudget(clk, o.BudgetShare, o.Buckets)
+	bud := newBudget(clk, o.BudgetShare, o.Buckets, func(action string, d time.Duration) {
+		st.add(action, func(a *ActionStats) {
+			a.BudgetWaits++
+			a.BudgetWaitSeconds += d.Seconds()
+		})
+	})
 	read := newRetryer(o.ReadMaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay)
 	api := ec2.NewFromConfig(cfg, func(eo *ec2.Options) {
 		if o.Endpoint != "" {
