@@ -19,7 +19,8 @@ import (
 type coalescer[T any] struct {
 	call func(ctx context.Context, ids []string) (map[string]T, error)
 	// earliest gives a call the earliest of its askers' deadlines (a
-	// mutation must not outlive any asker's lease bound); else the latest.
+	// mutation must not outlive any asker's lease bound); a read has none
+	// of its own and lives while an asker does.
 	earliest bool
 
 	mu      sync.Mutex
@@ -138,14 +139,15 @@ func (c *coalescer[T]) run(ctx context.Context, batch []*ask[T]) {
 }
 
 // mergedContext is a context for a call made on behalf of batch: it keeps
-// ctx's values, is cancelled once every asker's context has ended, and has
-// the earliest of their deadlines, or else the latest (none if one has none).
+// ctx's values and is cancelled once every asker's context has ended, so
+// an asker whose call failed for want of time always finds its own context
+// ended too. With earliest (mutations) it also ends at the earliest of the
+// askers' deadlines: a mutation must not outlive any asker's lease bound.
 func mergedContext[T any](ctx context.Context, batch []*ask[T], earliest bool) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(ctx)
-	dl, ok := batchDeadline(batch, earliest)
 	var cctx context.Context
 	var cancel context.CancelFunc
-	if ok {
+	if dl, ok := batchDeadline(batch); ok && earliest {
 		cctx, cancel = context.WithDeadline(base, dl)
 	} else {
 		cctx, cancel = context.WithCancel(base)
@@ -168,18 +170,12 @@ func mergedContext[T any](ctx context.Context, batch []*ask[T], earliest bool) (
 	}
 }
 
-// batchDeadline is the earliest (or latest) deadline of batch's askers; ok
-// is false when there is none to keep.
-func batchDeadline[T any](batch []*ask[T], earliest bool) (time.Time, bool) {
+// batchDeadline is the earliest deadline of batch's askers; ok is false
+// when none has one.
+func batchDeadline[T any](batch []*ask[T]) (time.Time, bool) {
 	var pick time.Time
 	for _, a := range batch {
-		dl, ok := a.ctx.Deadline()
-		switch {
-		case !ok && earliest:
-			continue
-		case !ok:
-			return time.Time{}, false
-		case pick.IsZero(), earliest && dl.Before(pick), !earliest && dl.After(pick):
+		if dl, ok := a.ctx.Deadline(); ok && (pick.IsZero() || dl.Before(pick)) {
 			pick = dl
 		}
 	}
