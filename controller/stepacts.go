@@ -444,12 +444,39 @@ func (w *worker) verify(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("verify %s: attached to %q, want %s", r.Volume, owner, r.To.Instance)
 	}
 	addr := net.JoinHostPort(r.To.PrivateIP, strconv.Itoa(c.o.PostgresPort))
-	pctx, cancel := context.WithTimeout(ctx, max(c.o.ProbeTimeout, time.Second))
-	defer cancel()
-	if err := c.pg.Ready(pctx, addr); err != nil {
+	if err := w.waitReady(ctx, addr); err != nil {
 		return "", fmt.Errorf("verify postgres at %s: %w", addr, err)
 	}
 	return "", nil
+}
+
+// Postgres readiness is asked every verifyPoll for up to verifyPatience in
+// one attempt of the verify step: fleet reports the unit active as soon as
+// its process starts, a moment before Postgres accepts a startup, and a
+// failed attempt would wait out the step's backoff (500 ms and more) first.
+const (
+	verifyPoll     = 100 * time.Millisecond
+	verifyPatience = 5 * time.Second
+)
+
+// waitReady asks Postgres at addr for a startup answer until it gives one,
+// verifyPatience has passed (the last error), or ctx ends.
+func (w *worker) waitReady(ctx context.Context, addr string) error {
+	c := w.l.c
+	until := c.clk.Now().Add(verifyPatience)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, max(c.o.ProbeTimeout, time.Second))
+		err := c.pg.Ready(pctx, addr)
+		cancel()
+		if err == nil || ctx.Err() != nil || !c.clk.Now().Before(until) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-c.clk.After(verifyPoll):
+		}
+	}
 }
 
 // publish writes the volume's serving endpoint, <prefix>/volumes/<vol>/primary,
