@@ -42,6 +42,16 @@ type Client struct {
 	// the reads' retryer it has no retry quota.
 	mutate aws.Retryer
 
+	// volumeReads, instanceReads and statusReads merge concurrent reads
+	// by ID (volumes; instances; instances with their status checks).
+	volumeReads   *coalescer[Volume]
+	instanceReads *coalescer[Instance]
+	statusReads   *coalescer[Instance]
+	// stops (by force flag) and tagReqs merge concurrent mutations that
+	// take many IDs into one call.
+	stops   map[bool]*coalescer[error]
+	tagReqs *coalescer[error]
+
 	mu sync.Mutex
 	// badDevices remembers, per instance, device names an attach found in
 	// use or stuck on, so the next attach there tries them last.
@@ -64,6 +74,16 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		return nil, fmt.Errorf("load aws config for region %s: %w", o.Region, err)
 	}
 	st := &stats{m: map[string]ActionStats{}}
+	clk := o.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	bud := newBudget(clk, o.BudgetShare, o.Buckets, func(action string, d time.Duration) {
+		st.add(action, func(a *ActionStats) {
+			a.BudgetWaits++
+			a.BudgetWaitSeconds += d.Seconds()
+		})
+	})
 	read := newRetryer(o.ReadMaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay)
 	api := ec2.NewFromConfig(cfg, func(eo *ec2.Options) {
 		if o.Endpoint != "" {
@@ -77,20 +97,25 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		eo.HTTPClient = withBufferedBody(eo.HTTPClient)
 		eo.Retryer = read
 		eo.RetryMaxAttempts = 0
-		eo.APIOptions = append(eo.APIOptions, st.install)
+		eo.APIOptions = append(eo.APIOptions, st.install, bud.install)
 	})
-	clk := o.Clock
-	if clk == nil {
-		clk = clock.RealClock{}
-	}
-	return &Client{
+	c := &Client{
 		api:    api,
 		opts:   o,
 		clock:  clk,
 		log:    o.Logger,
 		stats:  st,
 		mutate: newRetryer(o.MaxAttempts, o.RetryBaseDelay, o.RetryMaxDelay),
-	}, nil
+	}
+	c.volumeReads = newCoalescer(c.describeVolumes)
+	c.instanceReads = newCoalescer(c.describeInstances)
+	c.statusReads = newCoalescer(c.instancesWithStatus)
+	c.stops = map[bool]*coalescer[error]{
+		true:  {call: c.stopBatch(true), earliest: true},
+		false: {call: c.stopBatch(false), earliest: true},
+	}
+	c.tagReqs = &coalescer[error]{call: c.tagBatch, earliest: true}
+	return c, nil
 }
 
 // newRetryer is the SDK standard retryer with a full-jitter exponential

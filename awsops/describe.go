@@ -12,11 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// Batch sizes: AWS advises at most 1000 IDs per describe; DescribeInstanceStatus
-// takes at most 100. 500 follows the CSI driver for DescribeVolumes.
+// Batch sizes: DescribeInstanceStatus takes at most 100 IDs; listings ask
+// for pages of 1000.
 const (
-	volumeChunk         = 500
-	instanceChunk       = 500
 	instanceStatusChunk = 100
 	pageSize            = 1000
 )
@@ -66,27 +64,13 @@ func (c *Client) ManagedVolumes(ctx context.Context) ([]Volume, error) {
 	return vols, nil
 }
 
-// Volumes describes volumes by ID, ≤500 per call. IDs that do not exist
-// (or are not volume IDs) are absent from the map: one bad ID costs a
-// retry of its chunk, never the batch.
+// Volumes describes volumes by ID. IDs that do not exist (or are not
+// volume IDs) are absent from the map. Concurrent callers share describes:
+// see coalescer.
 func (c *Client) Volumes(ctx context.Context, ids []string) (map[string]Volume, error) {
-	out := map[string]Volume{}
-	call := func(ctx context.Context, chunk []string) error {
-		resp, err := c.api.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: chunk})
-		if err != nil {
-			return err
-		}
-		for _, v := range resp.Volumes {
-			vol, err := volumeFrom(v)
-			if err != nil {
-				return err
-			}
-			out[vol.ID] = vol
-		}
-		return nil
-	}
-	if err := describeByID(ctx, cleanIDs(ids, volumeIDRE), volumeChunk, codeVolumeNotFound, codeVolumeMalformed, call); err != nil {
-		return nil, fmt.Errorf("describe %d volumes by id: %w", len(ids), classify(err))
+	out, err := c.volumeReads.get(ctx, cleanIDs(ids, volumeIDRE))
+	if err != nil {
+		return nil, fmt.Errorf("describe %d volumes by id: %w", len(ids), err)
 	}
 	return out, nil
 }
@@ -94,48 +78,27 @@ func (c *Client) Volumes(ctx context.Context, ids []string) (map[string]Volume, 
 // Instances describes instances and adds their status checks
 // (DescribeInstanceStatus with IncludeAllInstances). Missing IDs are absent
 // from the map. Up to instanceListThreshold distinct IDs are asked for by ID
-// (DescribeInstances ≤500 and DescribeInstanceStatus ≤100 per call); more
-// are read by listing (see listInstances), so a round over any number of
-// hosts costs a few calls per thousand instances.
+// (an instance-id filter, and DescribeInstanceStatus ≤100 IDs per call),
+// concurrent callers sharing the describes; more are read by listing (see
+// listInstances), so a round over any number of hosts costs a few calls per
+// thousand instances.
 func (c *Client) Instances(ctx context.Context, ids []string) (map[string]Instance, error) {
 	want := cleanIDs(ids, instanceIDRE)
 	if len(want) > instanceListThreshold {
 		return c.listInstances(ctx, want)
 	}
-	return c.instancesByID(ctx, ids, want)
+	out, err := c.statusReads.get(ctx, want)
+	if err != nil {
+		return nil, fmt.Errorf("describe %d instances by id: %w", len(ids), err)
+	}
+	return out, nil
 }
 
-// instancesByID is Instances for a small set: want (the clean form of ids)
-// asked for by ID, one bad ID costing a retry of its chunk.
-func (c *Client) instancesByID(ctx context.Context, ids, want []string) (map[string]Instance, error) {
-	out := map[string]Instance{}
-	describe := func(ctx context.Context, chunk []string) error {
-		in := &ec2.DescribeInstancesInput{InstanceIds: chunk}
-		seen := map[string]bool{}
-		for {
-			resp, err := c.api.DescribeInstances(ctx, in)
-			if err != nil {
-				return err
-			}
-			for _, r := range resp.Reservations {
-				for _, i := range r.Instances {
-					inst, err := instanceFrom(i)
-					if err != nil {
-						return err
-					}
-					out[inst.ID] = inst
-				}
-			}
-			next := aws.ToString(resp.NextToken)
-			if next == "" || seen[next] {
-				return nil
-			}
-			seen[next] = true
-			in.NextToken = aws.String(next)
-		}
-	}
-	if err := describeByID(ctx, want, instanceChunk, codeInstanceNotFound, codeInstanceMalformed, describe); err != nil {
-		return nil, fmt.Errorf("describe %d instances by id: %w", len(ids), classify(err))
+// instancesWithStatus reads want (clean IDs) and their status checks.
+func (c *Client) instancesWithStatus(ctx context.Context, want []string) (map[string]Instance, error) {
+	out, err := c.describeInstances(ctx, want)
+	if err != nil {
+		return nil, err
 	}
 	found := make([]string, 0, len(out))
 	for id := range out {

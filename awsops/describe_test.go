@@ -112,8 +112,8 @@ func TestVolumesByID(t *testing.T) {
 		wantCalls int
 	}{
 		{"all known", ids(1, 2, 3), ids(1, 2, 3), 1},
-		{"one bad id", ids(1, 2, 900, 3), ids(1, 2, 3), 2},
-		{"two bad ids", ids(901, 1, 902), ids(1), 2},
+		{"one bad id: absent, no retry", ids(1, 2, 900, 3), ids(1, 2, 3), 1},
+		{"two bad ids", ids(901, 1, 902), ids(1), 1},
 		{"only bad ids", ids(901, 902), nil, 1},
 		{"malformed id dropped without a call", append(ids(1), "vol-xyz"), ids(1), 1},
 		{"duplicates", ids(2, 2, 2), ids(2), 1},
@@ -145,15 +145,16 @@ func TestVolumesChunks(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, n)
 	dv := calls(e.sim.Journal(), "DescribeVolumes")
-	require.Len(t, dv, ceilDiv(n+1, volumeChunk)+1, "one call per chunk plus one retry of the chunk with the bad id")
+	require.Len(t, dv, ceilDiv(n+1, filterChunk), "one filtered call per chunk; the bad id is simply absent")
 	for _, c := range dv {
 		n := 0
 		for k := range c.Params {
-			if strings.HasPrefix(k, "VolumeId.") {
+			if strings.HasPrefix(k, "Filter.1.Value.") {
 				n++
 			}
 		}
-		require.LessOrEqual(t, n, volumeChunk, "got %d volume ids in one call, want at most %d", n, volumeChunk)
+		require.Equal(t, "volume-id", c.Params.Get("Filter.1.Name"))
+		require.LessOrEqual(t, n, filterChunk, "got %d volume ids in one call, want at most %d", n, filterChunk)
 	}
 }
 
@@ -174,8 +175,8 @@ func TestInstances(t *testing.T) {
 	require.Equal(t, "core3", got[iid(3)].Tags["Name"])
 	j := e.sim.Journal()
 	di := calls(j, "DescribeInstances")
-	require.Len(t, di, 2, "the bad id costs one retry")
-	require.Equal(t, "InvalidInstanceID.NotFound", di[0].Code)
+	require.Len(t, di, 1, "one filtered describe; the missing id is simply absent")
+	require.Equal(t, "instance-id", di[0].Params.Get("Filter.1.Name"))
 	ds := calls(j, "DescribeInstanceStatus")
 	require.Len(t, ds, 1, "status asked only for the instances found")
 	require.Equal(t, "true", ds[0].Params.Get("IncludeAllInstances"))

@@ -59,7 +59,7 @@ func TestInstancesListsLargeSets(t *testing.T) {
 	ctx := testCtx(t, 15*time.Second)
 	ask := append(iids(1, hosts), iid(99999), iid(99998), "i-bad", iid(7))
 
-	byID, err := e.c.instancesByID(ctx, ask, cleanIDs(ask, instanceIDRE))
+	byID, err := e.c.instancesWithStatus(ctx, cleanIDs(ask, instanceIDRE))
 	require.NoError(t, err)
 	j := e.sim.Journal()
 	beforeI, beforeS := len(calls(j, "DescribeInstances")), len(calls(j, "DescribeInstanceStatus"))
@@ -116,9 +116,9 @@ func TestInstancesListThresholdAndScope(t *testing.T) {
 		wantFilter [2]string // name, value of Filter.1 on DescribeInstances
 		wantListed bool
 	}{
-		{"at the threshold: by ID", instanceListThreshold, "", "", func(int) bool { return true }, [2]string{}, false},
+		{"at the threshold: by ID", instanceListThreshold, "", "", func(int) bool { return true }, [2]string{"instance-id", iid(1)}, false},
 		{"above the threshold: listed", instanceListThreshold + 1, "", "", func(int) bool { return true }, [2]string{}, true},
-		{"by ID ignores the tag scope", 10, DefaultInstanceTagKey, "c1", func(int) bool { return true }, [2]string{}, false},
+		{"by ID ignores the tag scope", 10, DefaultInstanceTagKey, "c1", func(int) bool { return true }, [2]string{"instance-id", iid(1)}, false},
 		{"scoped by tag key", hosts, DefaultInstanceTagKey, "", func(k int) bool { return k%3 != 2 },
 			[2]string{"tag-key", DefaultInstanceTagKey}, true},
 		{"scoped by tag key and value", hosts, DefaultInstanceTagKey, "c1", func(k int) bool { return k%3 == 0 },

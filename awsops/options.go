@@ -55,6 +55,16 @@ type Options struct {
 	RetryMaxDelay time.Duration
 	// Wait is the backoff used while waiting for EC2 state changes.
 	Wait WaitOptions
+	// BudgetShare is the share of each of the account's EC2 request-token
+	// buckets (AccountBuckets) this client allows itself: every attempt,
+	// SDK retries included, first takes a token from a client-side bucket of
+	// BudgetShare × the published size and refill rate. The rest is left to
+	// the account's other tools (Auto Scaling, consoles, CI), which share
+	// the buckets. Within (0, 1]; default (and 0) 0.5. Added.
+	BudgetShare float64
+	// Buckets overrides the account's buckets the share is taken of (nil =
+	// AccountBuckets()), for an account with raised limits or a test. Added.
+	Buckets map[string]Bucket
 	// HTTPClient is used for EC2 calls when set; default the SDK's client.
 	HTTPClient *http.Client
 	// Credentials is used when set; nil means the SDK default chain.
@@ -69,17 +79,16 @@ type Options struct {
 // state changes: Initial, then ×Factor per poll up to Max; the first poll
 // is immediate.
 //
-// The defaults poll often early on: a poll is one DescribeVolumes (or
-// DescribeInstances) by a single ID, a cheap read, while every moment a
-// finished attach or detach goes unseen adds to the failover. AWS usually
-// finishes them in 1–4 s; polls at 0, 0.25, 0.6, 1.2, 2.0, 3.3, 5.2 s … see
-// the change within about half its age, where the older 1 s × 1.8 schedule
-// (0, 1.0, 2.8, 6.0 s) added up to 3 s per wait. That costs a handful of
-// extra reads per move, and Max keeps a long wait at one read per 5 s.
+// The defaults poll often: every moment a finished attach or detach goes
+// unseen adds to the failover, and AWS usually finishes them in 1–4 s. Polls
+// at 0, 0.25, 0.63, 1.13, 1.63, 2.13 s … see a change within 0.25 s of it
+// on average, where a schedule growing to 5 s added up to a second per wait.
+// The polls cost little: concurrent polls of many waits share one describe
+// (see coalescer), and every describe takes a token of the client's budget.
 type WaitOptions struct {
 	// Initial delay before the second poll. Default 250ms.
 	Initial time.Duration
-	// Max delay between polls. Default 5s.
+	// Max delay between polls. Default 500ms.
 	Max time.Duration
 	// Factor multiplies the delay after each poll; ≥ 1. Default 1.5.
 	Factor float64
@@ -108,9 +117,10 @@ func DefaultOptions() Options {
 		ReadMaxAttempts: 5,
 		RetryBaseDelay:  time.Second,
 		RetryMaxDelay:   20 * time.Second,
+		BudgetShare:     0.5,
 		Wait: WaitOptions{
 			Initial:        250 * time.Millisecond,
-			Max:            5 * time.Second,
+			Max:            500 * time.Millisecond,
 			Factor:         1.5,
 			StuckAttaching: 90 * time.Second,
 			StuckDetaching: 60 * time.Second,
@@ -137,6 +147,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Wait.StuckDetaching == 0 {
 		o.Wait.StuckDetaching = d.Wait.StuckDetaching
+	}
+	if o.BudgetShare == 0 {
+		o.BudgetShare = d.BudgetShare
+	}
+	if o.Buckets == nil {
+		o.Buckets = AccountBuckets()
 	}
 	return o
 }
@@ -182,6 +198,14 @@ func (o Options) Validate() error {
 	}
 	if o.RetryMaxDelay < o.RetryBaseDelay {
 		return fmt.Errorf("awsops options: RetryMaxDelay %s must be at least RetryBaseDelay %s", o.RetryMaxDelay, o.RetryBaseDelay)
+	}
+	if o.BudgetShare < 0 || o.BudgetShare > 1 {
+		return fmt.Errorf("awsops options: BudgetShare %g must be within (0, 1]", o.BudgetShare)
+	}
+	for k, b := range o.Buckets {
+		if b.Size < 1 || b.Refill <= 0 {
+			return fmt.Errorf("awsops options: Buckets[%q] size %g and refill %g/s must be at least 1 and positive", k, b.Size, b.Refill)
+		}
 	}
 	return o.Wait.validate()
 }

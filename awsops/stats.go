@@ -17,6 +17,10 @@ type ActionStats struct {
 	Errors uint64
 	// Throttles is the number of attempts EC2 throttled.
 	Throttles uint64
+	// BudgetWaits is the number of attempts that waited for a token of the
+	// client's budget, and BudgetWaitSeconds how long they waited in all.
+	BudgetWaits       uint64
+	BudgetWaitSeconds float64
 }
 
 // stats holds the counters behind (*Client).Stats.

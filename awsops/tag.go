@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
@@ -39,7 +38,8 @@ func (c *Client) TagVolume(ctx context.Context, volumeID string, tags map[string
 	if len(missing) == 0 {
 		return nil
 	}
-	if _, err := c.api.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{volumeID}, Tags: missing}, c.mutation); err != nil {
+	// Identical taggings asked at about the same time share one CreateTags.
+	if err := c.tagVia(ctx, volumeID, missing); err != nil {
 		return fmt.Errorf("%s: %w", what, classify(err))
 	}
 	c.log.Info().Str("volume", volumeID).Int("tags", len(missing)).Msg("volume tagged")

@@ -9,17 +9,16 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
-// The default schedule polls at once, then at 0.25, 0.625, 1.19 … s, each
-// gap ×1.5 up to 5 s, so a 1–4 s attach or detach is seen soon after it ends.
+// The default schedule polls at once, then at 0.25, 0.625, 1.125 … s, each
+// gap ×1.5 up to 500 ms, so a 1–4 s attach or detach is seen soon after it ends.
 func TestPollDefaultSchedule(t *testing.T) {
 	o := DefaultOptions()
-	require.Equal(t, WaitOptions{Initial: 250 * time.Millisecond, Max: 5 * time.Second, Factor: 1.5,
+	require.Equal(t, WaitOptions{Initial: 250 * time.Millisecond, Max: 500 * time.Millisecond, Factor: 1.5,
 		StuckAttaching: 90 * time.Second, StuckDetaching: 60 * time.Second}, o.Wait)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	fc := clocktesting.NewFakeClock(start)
 	c := &Client{opts: o, clock: fc}
-	wantGaps := []time.Duration{0, 250 * time.Millisecond, 375 * time.Millisecond, 562500 * time.Microsecond,
-		843750 * time.Microsecond, 1265625 * time.Microsecond, 1898437500, 2847656250, 4271484375, 5 * time.Second, 5 * time.Second}
+	wantGaps := []time.Duration{0, 250 * time.Millisecond, 375 * time.Millisecond, 500 * time.Millisecond, 500 * time.Millisecond, 500 * time.Millisecond}
 
 	seen := make(chan time.Duration)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/volfailover/volfailover/alert"
 	"github.com/volfailover/volfailover/state"
@@ -27,6 +28,10 @@ type leader struct {
 	log   zerolog.Logger
 	// t is the term's memory; only the reconcile goroutine touches it.
 	t *term
+	// machines shares one fleet machine listing among the workers that ask
+	// at once (each metadata step needs the whole list, 14 pages at 1,300
+	// hosts).
+	machines singleflight.Group
 
 	wg sync.WaitGroup
 }

@@ -194,8 +194,8 @@ func (m *metrics) clearLeaderView() {
 
 // ec2Collector exports awsops' per-action counters at scrape time.
 type ec2Collector struct {
-	src                             ec2Stats
-	calls, attempts, errs, throttle *prometheus.Desc
+	src                                         ec2Stats
+	calls, attempts, errs, throttle, budgetWait *prometheus.Desc
 }
 
 func newEC2Collector(src ec2Stats) *ec2Collector {
@@ -208,6 +208,8 @@ func newEC2Collector(src ec2Stats) *ec2Collector {
 		attempts: d("attempts_total", "EC2 API HTTP attempts by kind (action), SDK retries included."),
 		errs:     d("errors_total", "EC2 API operations that ended in an error, by kind (action)."),
 		throttle: d("throttles_total", "EC2 API attempts throttled by EC2, by kind (action)."),
+		budgetWait: d("budget_wait_seconds_total",
+			"Time EC2 API attempts waited for a token of the client's budget (--ec2-budget-share of the account's buckets), by kind (action)."),
 	}
 }
 
@@ -217,6 +219,7 @@ func (e *ec2Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- e.attempts
 	ch <- e.errs
 	ch <- e.throttle
+	ch <- e.budgetWait
 }
 
 // Collect reads the client's counters once per scrape.
@@ -226,5 +229,6 @@ func (e *ec2Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(e.attempts, prometheus.CounterValue, float64(s.Attempts), action)
 		ch <- prometheus.MustNewConstMetric(e.errs, prometheus.CounterValue, float64(s.Errors), action)
 		ch <- prometheus.MustNewConstMetric(e.throttle, prometheus.CounterValue, float64(s.Throttles), action)
+		ch <- prometheus.MustNewConstMetric(e.budgetWait, prometheus.CounterValue, s.BudgetWaitSeconds, action)
 	}
 }

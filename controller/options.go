@@ -90,6 +90,15 @@ type Options struct {
 	FailoverWindow time.Duration
 	// HistoryLimit bounds the completed failover records kept per volume; default 20.
 	HistoryLimit int
+	// MaxMoves bounds the moves that have not reached their attach yet: the
+	// ones spending the EC2 mutating budget (stop, detach, attach). Further
+	// moves wait in the plan, heals first (their path to served is the
+	// shortest), then failovers, then switchovers, each by volume ID, and
+	// start as earlier ones attach: while one volume attaches, the next
+	// detaches. Default 25: the mutating budget at the default share (half
+	// of AttachVolume's 50-token bucket) sends that many at once; more moves
+	// in flight would only queue on the budget, holding memory.
+	MaxMoves int
 	// SuspectPageAfter is how long an owner may stay suspect before an
 	// owner_suspect warning is paged (resolved when it is alive again); default 30s.
 	SuspectPageAfter time.Duration
@@ -166,6 +175,7 @@ func DefaultOptions() Options {
 		MaxFailovers:     3,
 		FailoverWindow:   time.Hour,
 		HistoryLimit:     20,
+		MaxMoves:         25,
 		SuspectPageAfter: 30 * time.Second,
 		ListenAddr:       ":9437",
 
@@ -303,6 +313,9 @@ func (o Options) validatePolicy(bad complaint) {
 	}
 	if o.FailoverWindow <= 0 {
 		bad("failover-window: %s must be positive", o.FailoverWindow)
+	}
+	if o.MaxMoves < 1 {
+		bad("max-moves: %d must be at least 1", o.MaxMoves)
 	}
 	if o.HistoryLimit < 1 || o.HistoryLimit > 1000 {
 		bad("history-limit: %d must be between 1 and 1000", o.HistoryLimit)

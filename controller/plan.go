@@ -43,6 +43,7 @@ func plan(s *snapshot, t *term, o Options, now time.Time) []action {
 		}
 		p.volume(v)
 	}
+	p.admit()
 	p.confirmations()
 	p.settle()
 	return p.out

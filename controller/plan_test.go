@@ -444,6 +444,23 @@ func TestPlanTable(t *testing.T) {
 		{"bad override key name: reported and pauses its volume", func(w *planWorld) {
 			w.verdict(dead).override(w.s.keys.Volumes()+pVol+"/Pause", pause)
 		}, []string{"note bad-override-log", "page bad_override trigger", "note paused-dead"}},
+		// Issue 14: a bound on the moves short of their attach.
+		{"dead owner, max-moves moves still detaching elsewhere: waits its turn", func(w *planWorld) {
+			w.verdict(dead)
+			w.o.MaxMoves = 1
+			w.s.journals["vol-0000000000000000b"] = &state.Record{Volume: "vol-0000000000000000b", Kind: state.KindFailover, Step: state.StepDetached}
+		}, []string{"note waits-turn"}},
+		{"dead owner waiting its turn, already noted: nothing", func(w *planWorld) {
+			w.verdict(dead)
+			w.o.MaxMoves = 1
+			w.s.journals["vol-0000000000000000b"] = &state.Record{Volume: "vol-0000000000000000b", Kind: state.KindHeal, Step: state.StepPlanned}
+			w.t.done["waits-turn/"+pVol] = true
+		}, nil},
+		{"dead owner, the move elsewhere is past its attach: failover", func(w *planWorld) {
+			w.verdict(dead)
+			w.o.MaxMoves = 1
+			w.s.journals["vol-0000000000000000b"] = &state.Record{Volume: "vol-0000000000000000b", Kind: state.KindFailover, Step: state.StepAttached}
+		}, []string{"start failover " + pOwner + "->" + pPeerB}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newPlanWorld()
@@ -451,6 +468,25 @@ func TestPlanTable(t *testing.T) {
 			require.Equal(t, tt.want, decisions(w.plan()), "got the first list, want the second")
 		})
 	}
+}
+
+// TestPlanAdmitsHealsFirst: with room for one move, of a failover and a
+// heal due together the heal starts (its path to served is the shortest)
+// and takes the best target; the failover waits without reserving one.
+func TestPlanAdmitsHealsFirst(t *testing.T) {
+	w := newPlanWorld().verdict(health.VerdictDead)
+	w.o.MaxMoves = 1
+	lone := "vol-0123456789abcdef1"
+	w.s.volumes = append(w.s.volumes, awsops.Volume{ID: lone, AvailabilityZone: pAZ, State: "available", Tags: map[string]string{}})
+	acts := w.plan()
+	require.Equal(t, []string{"note waits-turn", "start heal ->" + pPeerA}, decisions(acts), "got the first list, want the second")
+	for _, a := range acts {
+		if m, ok := a.(startMove); ok {
+			require.Equal(t, lone, m.rec.Volume)
+		}
+	}
+	w.o.MaxMoves = 2
+	require.Equal(t, []string{"start failover " + pOwner + "->" + pPeerB, "start heal ->" + pPeerA}, decisions(w.plan()), "both fit")
 }
 
 // TestPlanIsPure runs the planner twice on the same input: same actions, and
@@ -536,6 +572,8 @@ var (
 	productVerdict = []health.Verdict{health.VerdictAlive, health.VerdictSuspect, health.VerdictDead}
 	productJournal = append([]string{"none", "unparseable", "abandoned"}, stepNames()...)
 	productAttach  = []string{"attached", "attaching", "detaching", "busy", "elsewhere", "none"}
+	// productRoom: room for a new move, or max-moves moves short of their attach elsewhere.
+	productRoom = []string{"room", "full"}
 )
 
 func stepNames() []string {
@@ -547,13 +585,13 @@ func stepNames() []string {
 }
 
 type productCase struct {
-	global, volume, sw, damping, journal, attach string
-	verdict                                      health.Verdict
+	global, volume, sw, damping, journal, attach, room string
+	verdict                                            health.Verdict
 }
 
 func (c productCase) String() string {
-	return fmt.Sprintf("global=%s volume=%s switchover=%s damping=%s verdict=%s journal=%s attach=%s",
-		c.global, c.volume, c.sw, c.damping, c.verdict, c.journal, c.attach)
+	return fmt.Sprintf("global=%s volume=%s switchover=%s damping=%s verdict=%s journal=%s attach=%s room=%s",
+		c.global, c.volume, c.sw, c.damping, c.verdict, c.journal, c.attach, c.room)
 }
 
 func (c productCase) world() *planWorld {
@@ -607,6 +645,10 @@ func (c productCase) world() *planWorld {
 	default:
 		w.journal(state.Step(c.journal), state.KindFailover)
 	}
+	if c.room == "full" {
+		w.o.MaxMoves = 1
+		w.s.journals["vol-0000000000000000b"] = &state.Record{Volume: "vol-0000000000000000b", Kind: state.KindFailover, Step: state.StepFenced}
+	}
 	return w
 }
 
@@ -628,9 +670,14 @@ func TestPlanProduct(t *testing.T) {
 					for _, verdict := range productVerdict {
 						for _, j := range productJournal {
 							for _, at := range productAttach {
-								c := productCase{global: g, volume: v, sw: sw, damping: d, verdict: verdict, journal: j, attach: at}
-								checkProductRules(t, c)
-								n++
+								for _, room := range productRoom {
+									if room == "full" && (g != "none" || v != "none") {
+										continue // paused volumes start nothing either way
+									}
+									c := productCase{global: g, volume: v, sw: sw, damping: d, verdict: verdict, journal: j, attach: at, room: room}
+									checkProductRules(t, c)
+									n++
+								}
 							}
 						}
 					}
@@ -638,7 +685,8 @@ func TestPlanProduct(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, len(productGlobal)*len(productVolume)*len(productSwitch)*len(productDamping)*len(productVerdict)*len(productJournal)*len(productAttach), n)
+	per := len(productSwitch) * len(productDamping) * len(productVerdict) * len(productJournal) * len(productAttach)
+	require.Equal(t, per*len(productGlobal)*len(productVolume)+per, n)
 	t.Logf("%d combinations planned", n)
 }
 
@@ -663,6 +711,7 @@ func checkProductRules(t *testing.T, c productCase) {
 	}
 	switch m := muts[0].(type) {
 	case startMove:
+		require.Equal(t, "room", c.room, "%s: new move beyond max-moves", c)
 		require.Equal(t, "none", c.journal, "%s: new move over a journaled one", c)
 		require.NotEqual(t, m.rec.From.Instance, m.rec.To.Instance, "%s: move to the owner", c)
 		require.Equal(t, pAZ, w.s.hosts[m.rec.To.Instance].AZ, "%s: move across AZs", c)

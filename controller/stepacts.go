@@ -294,11 +294,12 @@ func (w *worker) stamp(ctx context.Context, v awsops.Volume) (string, error) {
 // attach: removed from the old machine and any stale one, added on the target.
 func (w *worker) moveMetadata(ctx context.Context) (string, error) {
 	r, c := w.r, w.l.c
-	machines, err := c.fleet.Machines(ctx)
+	listed, err, _ := w.l.machines.Do("machines", func() (any, error) { return c.fleet.Machines(ctx) })
 	if err != nil {
 		return "", fmt.Errorf("list fleet machines: %w", err)
 	}
-	ops, skipped, err := metadataMove(machines, c.o.MetadataKey, r)
+	// Shared with the other workers that asked at once: read, never changed.
+	ops, skipped, err := metadataMove(listed.([]fleet.Machine), c.o.MetadataKey, r)
 	if err != nil || skipped != "" {
 		return skipped, err
 	}
@@ -353,7 +354,7 @@ func (w *worker) reschedule(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := c.fleet.WaitUnitActive(ctx, unit, r.To.Machine, c.pollInterval()); err != nil {
+	if err := c.fleet.WaitUnitActive(ctx, unit, r.To.Machine, rescheduleInterval); err != nil {
 		return "", fmt.Errorf("wait for %s active on %s: %w", unit, r.To.Machine, err)
 	}
 	return skipped, nil
@@ -443,12 +444,39 @@ func (w *worker) verify(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("verify %s: attached to %q, want %s", r.Volume, owner, r.To.Instance)
 	}
 	addr := net.JoinHostPort(r.To.PrivateIP, strconv.Itoa(c.o.PostgresPort))
-	pctx, cancel := context.WithTimeout(ctx, max(c.o.ProbeTimeout, time.Second))
-	defer cancel()
-	if err := c.pg.Ready(pctx, addr); err != nil {
+	if err := w.waitReady(ctx, addr); err != nil {
 		return "", fmt.Errorf("verify postgres at %s: %w", addr, err)
 	}
 	return "", nil
+}
+
+// Postgres readiness is asked every verifyPoll for up to verifyPatience in
+// one attempt of the verify step: fleet reports the unit active as soon as
+// its process starts, a moment before Postgres accepts a startup, and a
+// failed attempt would wait out the step's backoff (500 ms and more) first.
+const (
+	verifyPoll     = 100 * time.Millisecond
+	verifyPatience = 5 * time.Second
+)
+
+// waitReady asks Postgres at addr for a startup answer until it gives one,
+// verifyPatience has passed (the last error), or ctx ends.
+func (w *worker) waitReady(ctx context.Context, addr string) error {
+	c := w.l.c
+	until := c.clk.Now().Add(verifyPatience)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, max(c.o.ProbeTimeout, time.Second))
+		err := c.pg.Ready(pctx, addr)
+		cancel()
+		if err == nil || ctx.Err() != nil || !c.clk.Now().Before(until) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-c.clk.After(verifyPoll):
+		}
+	}
 }
 
 // publish writes the volume's serving endpoint, <prefix>/volumes/<vol>/primary,
@@ -523,8 +551,17 @@ func prefixed(prefix, s string) string {
 	return prefix + s
 }
 
+// rescheduleInterval is how often the reschedule step asks fleet whether
+// the unit runs on the target: fleet starts it within a few hundred
+// milliseconds of the metadata move, and a 1 s poll added most of a second
+// to every failover.
+const rescheduleInterval = 250 * time.Millisecond
+
 // targetGone says why the target is no longer eligible ("" = it is): its
-// registration lease is gone, or EC2 does not say running.
+// registration lease is gone, or EC2 does not say running. EC2 is asked
+// afresh, not the round's view: a target stopped since the round must be
+// seen before the attach (EC2 attaches to a stopped instance). The describe
+// is shared with the other moves asking at once (awsops coalesces them).
 func (w *worker) targetGone(ctx context.Context) (string, error) {
 	r, c := w.r, w.l.c
 	resp, err := c.cli.Get(ctx, c.keys.Host(r.To.Instance), clientv3.WithCountOnly())

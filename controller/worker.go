@@ -148,8 +148,22 @@ func (w *worker) step(ctx context.Context, s state.Step, spec stepSpec) (bool, e
 			return false, ctx.Err()
 		case <-c.clk.After(backoff):
 		}
-		backoff = min(2*backoff, c.o.RetryMax)
+		backoff = nextBackoff(err, backoff, c.o)
 	}
+}
+
+// nextBackoff is the pause before the attempt after the one that failed
+// with err. An attempt cut off by its own bound (the session lease's, which
+// bounds every mutation and the wait that follows it, or the step's) failed
+// for want of time, not because EC2 or fleet refused: a mass failover whose
+// calls queue on the EC2 budget meets that bound often, and the next attempt
+// picks the wait up where it was (the attachment is found under way). It
+// goes again after the shortest pause instead of an ever longer one.
+func nextBackoff(err error, backoff time.Duration, o Options) time.Duration {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return o.RetryInitial
+	}
+	return min(2*backoff, o.RetryMax)
 }
 
 // stepDone journals a completed step and resolves its pages.

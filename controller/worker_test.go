@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -78,4 +80,25 @@ func TestStepOverdueOnAFakeClock(t *testing.T) {
 	require.True(t, rec.Timeline[len(rec.Timeline)-1].Overdue, "the step is marked overdue in the record")
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+// An attempt cut off by its bound goes again after the shortest pause;
+// other failures back off, doubling up to RetryMax.
+func TestNextBackoff(t *testing.T) {
+	o := DefaultOptions()
+	bounded := fmt.Errorf("attach vol-1: wait for vol-1 attached (last seen: attachment attaching): %w", context.DeadlineExceeded)
+	for _, tc := range []struct {
+		name    string
+		err     error
+		backoff time.Duration
+		want    time.Duration
+	}{
+		{"refused: doubled", errors.New("incorrect state"), time.Second, 2 * time.Second},
+		{"refused: capped", errors.New("incorrect state"), o.RetryMax, o.RetryMax},
+		{"cut off by its bound: shortest pause", bounded, 8 * time.Second, o.RetryInitial},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, nextBackoff(tc.err, tc.backoff, o))
+		})
+	}
 }

@@ -45,6 +45,9 @@ type runFlags struct {
 	ec2Wait          awsops.WaitOptions
 	instanceTagKey   string
 	instanceTagValue string
+	// ec2BudgetShare is the share of the account's EC2 request buckets
+	// the client allows itself (awsops.Options.BudgetShare).
+	ec2BudgetShare float64
 	// fixDeleteOnTermination clears DeleteOnTermination on this host's
 	// managed volumes at start-up.
 	fixDeleteOnTermination bool
@@ -53,7 +56,8 @@ type runFlags struct {
 // newRunFlags are run's flags at their defaults. `check` parses the very
 // same set, so what run would refuse, check reports.
 func newRunFlags() *runFlags {
-	return &runFlags{o: controller.DefaultOptions(), ec2Wait: awsops.DefaultOptions().Wait}
+	ao := awsops.DefaultOptions()
+	return &runFlags{o: controller.DefaultOptions(), ec2Wait: ao.Wait, ec2BudgetShare: ao.BudgetShare}
 }
 
 func newRunCmd(env adminEnv) *cobra.Command {
@@ -115,6 +119,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxFailovers, "max-failovers", o.MaxFailovers, "automatic failovers of one volume within --failover-window that switch it to alert-only")
 	fs.DurationVar(&o.FailoverWindow, "failover-window", o.FailoverWindow, "window --max-failovers counts in")
 	fs.IntVar(&o.HistoryLimit, "history-limit", o.HistoryLimit, "completed failover records kept per volume")
+	fs.IntVar(&o.MaxMoves, "max-moves", o.MaxMoves, "moves that may be short of their attach at once (stopping, detaching, attaching); more wait their turn, heals first, then failovers, then switchovers")
 	fs.DurationVar(&o.SuspectPageAfter, "suspect-page-after", o.SuspectPageAfter, "how long an owner may stay suspect before an owner_suspect warning is paged")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "decide and record, but change nothing in EC2 or fleet")
 	fs.StringVar(&o.ListenAddr, "listen-address", o.ListenAddr, "address of /healthz, /readyz, /metrics and /v1/status")
@@ -134,6 +139,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.instanceTagValue, "instance-tag-value", "", "with --instance-tag-key, the tag's value; empty matches any value")
 	fs.DurationVar(&f.ec2Wait.Initial, "ec2-poll-initial", f.ec2Wait.Initial, "first wait between EC2 polls of an attachment or a stop")
 	fs.DurationVar(&f.ec2Wait.Max, "ec2-poll-max", f.ec2Wait.Max, "longest wait between EC2 polls of an attachment or a stop")
+	fs.Float64Var(&f.ec2BudgetShare, "ec2-budget-share", f.ec2BudgetShare, "share (0 < share <= 1) of the account's published EC2 request-token buckets this agent spends, every retry included; the rest is left to the account's other tools")
 	fs.DurationVar(&f.ec2Wait.StuckAttaching, "stuck-attaching", f.ec2Wait.StuckAttaching, "an attachment still attaching after this is reported stuck")
 	fs.DurationVar(&f.ec2Wait.StuckDetaching, "stuck-detaching", f.ec2Wait.StuckDetaching, "a detach still under way after this is stuck: a plain detach gives up, a forced one is issued again")
 	fs.StringVar(&f.fleetEndpoint, "fleet-endpoint", fleet.DefaultEndpoint, "fleet API: unix:///path.sock, http://host:port or https://host:port")
@@ -224,6 +230,10 @@ func (f *runFlags) awsOptions(o controller.Options, log zerolog.Logger) (awsops.
 		return ao, usageErr(fmt.Errorf("--ec2-poll-max %s must not be below --ec2-poll-initial %s", f.ec2Wait.Max, f.ec2Wait.Initial))
 	}
 	ao.Wait.Initial, ao.Wait.Max = f.ec2Wait.Initial, f.ec2Wait.Max
+	if f.ec2BudgetShare <= 0 || f.ec2BudgetShare > 1 {
+		return ao, usageErr(fmt.Errorf("--ec2-budget-share %g must be within (0, 1]", f.ec2BudgetShare))
+	}
+	ao.BudgetShare = f.ec2BudgetShare
 	ao.InstanceTagKey, ao.InstanceTagValue = f.instanceTagKey, f.instanceTagValue
 	ao.Wait.StuckAttaching, ao.Wait.StuckDetaching = f.ec2Wait.StuckAttaching, f.ec2Wait.StuckDetaching
 	// awsops has no AppID option: the transport appends one to the SDK's

@@ -42,6 +42,8 @@ func TestRunRejectsBadOptionsNamingTheField(t *testing.T) {
 		{"etcd user without password", []string{"--etcd-username", "vf"}, nil, "etcd-username"},
 		{"stuck detaching zero", []string{"--stuck-detaching", "0s"}, nil, "stuck-detaching"},
 		{"poll max below initial", []string{"--ec2-poll-initial", "2s", "--ec2-poll-max", "1s"}, nil, "ec2-poll-max"},
+		{"budget share above one", []string{"--ec2-budget-share", "1.5"}, nil, "ec2-budget-share"},
+		{"budget share zero", []string{"--ec2-budget-share", "0"}, nil, "ec2-budget-share"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := newRunCmd(runEnv(tt.env))
