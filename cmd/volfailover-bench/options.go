@@ -12,7 +12,7 @@ import (
 )
 
 // benchmarks the runner knows, in the order it runs them.
-var benchmarks = []string{"recovery", "takeover", "scale"}
+var benchmarks = []string{"recovery", "takeover", "scale", "peers"}
 
 // options are the runner's flags.
 type options struct {
@@ -42,7 +42,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.doc, "doc", "", "the markdown page to regenerate (default <out>/../benchmarks.md)")
 	fs.IntVar(&o.runs, "runs", 10, "runs per profile of the recovery and takeover benchmarks")
 	profiles := fs.String("profile", "instant,aws-typical", "comma-separated sandbox profiles: instant, aws-typical")
-	only := fs.String("only", strings.Join(benchmarks, ","), "comma-separated benchmarks to run: recovery, takeover, scale (footprint is measured by takeover and scale)")
+	only := fs.String("only", strings.Join(benchmarks, ","), "comma-separated benchmarks to run: recovery, takeover, scale, peers (footprint is measured by takeover and scale; peers measures Patroni and pg_auto_failover beside volfailover's recovery)")
 	fs.BoolVar(&o.short, "short", false, "smoke run: 2 runs per profile, 60 volumes, an outage of 12, short windows and a 1-minute outage limit")
 	fs.IntVar(&o.volumes, "volumes", 1000, "managed volumes of the scale benchmark")
 	fs.IntVar(&o.outage, "outage", 300, "owner hosts killed at once in the scale benchmark's AZ outage (0 = none)")

@@ -35,6 +35,10 @@ func TestParseFlags(t *testing.T) {
 			require.Equal(t, []ec2sim.Profile{ec2sim.ProfileAWSTypical}, o.profiles)
 			require.Equal(t, 3, o.runs)
 		}},
+		{name: "peers alone", args: []string{"-only", "peers", "-runs", "5"}, check: func(t *testing.T, o options) {
+			require.Equal(t, []string{"peers"}, o.only)
+			require.Equal(t, 5, o.runs)
+		}},
 		{name: "unknown benchmark", args: []string{"-only", "speed"}, wantErr: `-only "speed"`},
 		{name: "unknown profile", args: []string{"-profile", "slow"}, wantErr: "-profile"},
 		{name: "zero runs", args: []string{"-runs", "0"}, wantErr: "-runs 0"},

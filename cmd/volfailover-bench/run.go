@@ -80,18 +80,41 @@ func bench1(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	res.Short = o.short
 
 	sub := 41
+	// Recovery results of this invocation, which the peer table reuses.
+	recovered := map[ec2sim.Profile]*bench.RecoveryResult{}
+	recover := func(p ec2sim.Profile) (*bench.RecoveryResult, error) {
+		if r, ok := recovered[p]; ok {
+			return r, nil
+		}
+		log.Info().Str("profile", string(p)).Int("runs", o.runs).Msg("recovery benchmark")
+		r, err := bench.RunRecovery(ctx, sandboxConfig(work, "recovery-"+string(p), bins, p, sub, log), o.runs)
+		sub++
+		if err != nil {
+			return nil, err
+		}
+		res.SetRecovery(r)
+		recovered[p] = r
+		return r, nil
+	}
 	for _, b := range o.only {
 		switch b {
 		case "recovery":
 			for _, p := range o.profiles {
-				log.Info().Str("profile", string(p)).Int("runs", o.runs).Msg("recovery benchmark")
-				r, err := bench.RunRecovery(ctx, sandboxConfig(work, "recovery-"+string(p), bins, p, sub, log), o.runs)
-				sub++
+				if _, err := recover(p); err != nil {
+					return err
+				}
+			}
+		case "peers":
+			var rows []bench.PeerRow
+			for _, p := range o.profiles {
+				r, err := recover(p)
 				if err != nil {
 					return err
 				}
-				res.SetRecovery(r)
+				rows = append(rows, bench.VolfailoverRow(r, revision(ctx)))
 			}
+			rows = append(rows, bench.RunPeers(ctx, filepath.Join(work, "peers"), o.runs, log)...)
+			res.Peers = &bench.PeersResult{Measured: time.Now().UTC(), Commit: revision(ctx), Rows: rows}
 		case "takeover":
 			for _, p := range o.profiles {
 				log.Info().Str("profile", string(p)).Int("runs", o.runs).Msg("takeover benchmark")
@@ -149,6 +172,15 @@ func publish(o options, res *bench.Results, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s and %s\n", filepath.Join(o.out, chartFile), doc)
 	return nil
+}
+
+// revision is the source tree's commit, as `git describe` names it.
+func revision(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "describe", "--tags", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return string(bytes.TrimSpace(out))
 }
 
 // binaries are the programs the benchmarks run as real processes.
