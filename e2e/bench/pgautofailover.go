@@ -96,9 +96,12 @@ type pgafCluster struct {
 	log     zerolog.Logger
 }
 
+// The monitor and each node get a port of their own as well as an address:
+// pg_autoctl leaves PostgreSQL's Unix socket in the shared default directory
+// (/var/run/postgresql), where two servers on one port would collide.
 const (
-	pgafMonitorPort = 5440
-	pgafFirstAddr   = 11 // monitor 127.0.3.11, nodes .12 and .13
+	pgafMonitorPort = 5440 // nodes: 5441, 5442
+	pgafFirstAddr   = 11   // monitor 127.0.3.11, nodes .12 and .13
 )
 
 func (c *pgafCluster) monitorDSN() string {
@@ -148,7 +151,7 @@ func startPGAF(ctx context.Context, dir string, s PGAFSettings, log zerolog.Logg
 			return nil, err
 		}
 		data := filepath.Join(h.Dir, "data")
-		if _, err := h.run(ctx, 3*time.Minute, "pg_autoctl", "create", "postgres", "--pgdata", data, "--pgport", fmt.Sprint(peerPGPort), "--listen", h.Addr,
+		if _, err := h.run(ctx, 3*time.Minute, "pg_autoctl", "create", "postgres", "--pgdata", data, "--pgport", fmt.Sprint(pgafMonitorPort+i), "--listen", h.Addr,
 			"--hostname", h.Addr, "--name", fmt.Sprintf("node%d", i), "--monitor", c.monitorURI(), "--auth", "trust", "--no-ssl", "--pgctl", pgctl); err != nil {
 			return nil, c.withLog(err, c.monitor, h)
 		}
