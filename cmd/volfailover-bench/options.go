@@ -32,6 +32,8 @@ type options struct {
 	perf     bool
 	outageTO time.Duration
 	render   bool
+	// peerTools limits the peer benchmark to these tools (empty: all).
+	peerTools []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -54,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.outageTO, "outage-timeout", 3*time.Minute, "how long the scale benchmark waits for every volume of the AZ outage to be served again")
 	fs.BoolVar(&o.render, "render-only", false, "run nothing: regenerate the page and the chart from <out>/results.json (after editing <out>/notes.md)")
 	fs.BoolVar(&o.perf, "perf", true, "sample the scale benchmark's leader with Linux perf (if installed) for the CPU profile summary")
+	peerTools := fs.String("peer-tools", "", "comma-separated tools the peer benchmark measures: volfailover, Patroni, pg_auto_failover (default all; rows of the others are kept from the last run)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -74,6 +77,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("-only %q: want some of %s", b, strings.Join(benchmarks, ", "))
 		}
 		o.only = append(o.only, b)
+	}
+	for _, t := range splitList(*peerTools) {
+		if !slices.ContainsFunc([]string{"volfailover", "patroni", "pg_auto_failover"}, func(k string) bool { return strings.EqualFold(k, t) }) {
+			return o, fmt.Errorf("-peer-tools %q: want some of volfailover, Patroni, pg_auto_failover", t)
+		}
+		o.peerTools = append(o.peerTools, t)
 	}
 	if slices.Contains(splitList(*only), "footprint") && !slices.Contains(o.only, "takeover") {
 		o.only = append(o.only, "takeover")

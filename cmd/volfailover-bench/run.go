@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -106,15 +107,25 @@ func bench1(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 		case "peers":
 			var rows []bench.PeerRow
-			for _, p := range o.profiles {
-				r, err := recover(p)
-				if err != nil {
-					return err
+			if wantTool(o.peerTools, "volfailover") {
+				for _, p := range o.profiles {
+					r, err := recover(p)
+					if err != nil {
+						return err
+					}
+					row := bench.VolfailoverRow(r, revision(ctx))
+					row.Measured, row.Commit = time.Now().UTC(), revision(ctx)
+					rows = append(rows, row)
 				}
-				rows = append(rows, bench.VolfailoverRow(r, revision(ctx)))
 			}
-			rows = append(rows, bench.RunPeers(ctx, filepath.Join(work, "peers"), o.runs, log)...)
-			res.Peers = &bench.PeersResult{Measured: time.Now().UTC(), Commit: revision(ctx), Rows: rows}
+			peers := bench.RunPeers(ctx, filepath.Join(work, "peers"), o.runs, o.peerTools, log)
+			for i := range peers {
+				peers[i].Commit = revision(ctx)
+			}
+			if res.Peers == nil {
+				res.Peers = &bench.PeersResult{}
+			}
+			res.Peers.Merge(append(rows, peers...))
 		case "takeover":
 			for _, p := range o.profiles {
 				log.Info().Str("profile", string(p)).Int("runs", o.runs).Msg("takeover benchmark")
@@ -172,6 +183,11 @@ func publish(o options, res *bench.Results, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s and %s\n", filepath.Join(o.out, chartFile), doc)
 	return nil
+}
+
+// wantTool says whether the -peer-tools list (empty: all) names tool.
+func wantTool(tools []string, tool string) bool {
+	return len(tools) == 0 || slices.ContainsFunc(tools, func(t string) bool { return strings.EqualFold(t, tool) })
 }
 
 // revision is the source tree's commit, as `git describe` names it.

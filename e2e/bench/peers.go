@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,9 @@ type PeerRow struct {
 	Lost     int           `json:"lostRows"`
 	// Error is why the row has no measurement: the exact error and what was tried.
 	Error string `json:"error,omitempty"`
+	// Measured and Commit say when and from which source tree the row was measured.
+	Measured time.Time `json:"measured"`
+	Commit   string    `json:"commit,omitempty"`
 }
 
 // PeersResult is the peer benchmark: volfailover and the peers it is
@@ -53,6 +57,34 @@ type PeersResult struct {
 	Measured time.Time `json:"measured"`
 	Commit   string    `json:"commit"`
 	Rows     []PeerRow `json:"rows"`
+}
+
+// Merge puts rows in, replacing those of the same tool and label, and keeps
+// the table's order: volfailover's rows first, then the peer plans'.
+func (p *PeersResult) Merge(rows []PeerRow) {
+	for i := range p.Rows {
+		if p.Rows[i].Measured.IsZero() {
+			p.Rows[i].Measured, p.Rows[i].Commit = p.Measured, p.Commit
+		}
+	}
+	for _, r := range rows {
+		if old := p.Row(r.Tool, r.Label); old != nil {
+			*old = r
+			continue
+		}
+		p.Rows = append(p.Rows, r)
+	}
+	rank := map[string]int{"volfailover instant": 0, "volfailover aws-typical": 1}
+	for i, pl := range PeerPlans() {
+		rank[pl.Tool+" "+pl.Label] = 2 + i
+	}
+	slices.SortStableFunc(p.Rows, func(a, b PeerRow) int { return rank[a.Tool+" "+a.Label] - rank[b.Tool+" "+b.Label] })
+	p.Measured, p.Commit = time.Time{}, ""
+	for _, r := range p.Rows {
+		if r.Measured.After(p.Measured) {
+			p.Measured, p.Commit = r.Measured, r.Commit
+		}
+	}
 }
 
 // Row returns the row of tool and label, or nil.
@@ -267,11 +299,14 @@ func PeerPlans() []PeerPlan {
 	}
 }
 
-// RunPeers measures every peer plan in dir, runs kills each; a peer that
-// cannot run gives a row with its error instead of numbers.
-func RunPeers(ctx context.Context, dir string, runs int, log zerolog.Logger) []PeerRow {
+// RunPeers measures the peer plans of tools (empty: all) in dir, runs kills
+// each; a peer that cannot run gives a row with its error instead of numbers.
+func RunPeers(ctx context.Context, dir string, runs int, tools []string, log zerolog.Logger) []PeerRow {
 	var rows []PeerRow
 	for i, p := range PeerPlans() {
+		if len(tools) > 0 && !slices.ContainsFunc(tools, func(t string) bool { return strings.EqualFold(t, p.Tool) }) {
+			continue
+		}
 		sub := filepath.Join(dir, fmt.Sprintf("%d", i+1))
 		log.Info().Str("peer", p.Tool).Str("settings", p.Label).Int("runs", runs).Msg("peer benchmark")
 		var row PeerRow
@@ -285,6 +320,7 @@ func RunPeers(ctx context.Context, dir string, runs int, log zerolog.Logger) []P
 		if row.Error != "" {
 			log.Warn().Str("peer", p.Tool).Str("settings", p.Label).Str("error", row.Error).Msg("peer row has no measurement")
 		}
+		row.Measured = time.Now().UTC()
 		rows = append(rows, row)
 	}
 	return rows

@@ -129,7 +129,7 @@ func TestRenderPeers(t *testing.T) {
 	pr.Rows[1].Settings = PatroniSettings{TTL: 20, LoopWait: 1, RetryTimeout: 9}.Settings()
 	renderPeers(p, &Results{Peers: pr})
 	out := b.String()
-	require.Contains(t, out, "Measured 2026-11-30 13:00 UTC at commit `abc123`")
+	require.Contains(t, out, "Measured 2026-11-30 13:00 UTC, last at commit `abc123`")
 	require.Contains(t, out, "| Patroni tuned | ttl 20 s, loop_wait 1 s, retry_timeout 9 s |  | 1 | 10.00 s | 10.00 s | 10.00 s | 1 / 100 |")
 	require.Contains(t, out, "| pg_auto_failover tuned | health_check_period 1 s")
 	require.Contains(t, out, "**could not run**")
@@ -137,4 +137,24 @@ func TestRenderPeers(t *testing.T) {
 	require.Contains(t, out, "| Patroni tuned | 0.90 |")
 	require.Contains(t, out, "Kubernetes, StatefulSet pod (how Postgres usually runs) (quoted) | never, without intervention")
 	require.Contains(t, out, "https://github.com/sorintlab/stolon/blob/master/doc/cluster_spec.md")
+}
+
+func TestPeersMerge(t *testing.T) {
+	old := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	pr := &PeersResult{Measured: old, Commit: "c1", Rows: []PeerRow{
+		peerRow("pg_auto_failover", "defaults"),
+		peerRow("Patroni", "defaults", 20000),
+		peerRow("volfailover", "aws-typical", 9000),
+	}}
+	pr.Rows[0].Error = "start: failed"
+	fresh := peerRow("pg_auto_failover", "defaults", 30000)
+	fresh.Measured, fresh.Commit = old.Add(time.Hour), "c2"
+	pr.Merge([]PeerRow{fresh})
+	require.Len(t, pr.Rows, 3, "a row of the same tool and label is replaced, not added")
+	require.Equal(t, []string{"volfailover", "Patroni", "pg_auto_failover"}, []string{pr.Rows[0].Tool, pr.Rows[1].Tool, pr.Rows[2].Tool}, "table order")
+	require.Empty(t, pr.Rows[2].Error)
+	require.Equal(t, old, pr.Rows[1].Measured, "kept rows keep the old run's date")
+	require.Equal(t, "c1", pr.Rows[1].Commit)
+	require.Equal(t, old.Add(time.Hour), pr.Measured, "the result's date is its newest row's")
+	require.Equal(t, "c2", pr.Commit)
 }

@@ -62,7 +62,17 @@ func renderPeers(p func(string, ...any), r *Results) {
 		renderQuoted(p)
 		return
 	}
-	p("Measured %s at commit `%s`. Each peer runs on loopback addresses 127.0.3.x with the same\n", pr.Measured.UTC().Format("2006-01-02 15:04 UTC"), pr.Commit)
+	first := pr.Measured
+	for _, row := range pr.Rows {
+		if !row.Measured.IsZero() && row.Measured.Before(first) {
+			first = row.Measured
+		}
+	}
+	when := pr.Measured.UTC().Format("2006-01-02 15:04 UTC")
+	if f := first.UTC().Format("2006-01-02 15:04 UTC"); f != when {
+		when = f + " to " + when
+	}
+	p("Measured %s, last at commit `%s`. Each peer runs on loopback addresses 127.0.3.x with the same\n", when, pr.Commit)
 	p("PostgreSQL 15 binaries (`/usr/lib/postgresql/15/bin`, as the `postgres` user) and the same\n")
 	p("writer as section 1 (one row per autocommit INSERT, retried every 20 ms). The fault is the\n")
 	p("sandbox's: every process of the primary's host (the supervisor, PostgreSQL and its children)\n")

@@ -113,7 +113,10 @@ func (c *pgafCluster) monitorURI() string {
 }
 
 // startPGAF creates the monitor and two data nodes in dir; the first node
-// becomes the primary and the second its standby (pg_basebackup).
+// becomes the primary and the second its standby (pg_basebackup). HBA is
+// left to initdb's loopback trust (--skip-pg-hba): pg_autoctl's own rules
+// look the --hostname up among the network interfaces, and 127.0.3.x is
+// no interface's address ("Failed to find IP address for hostname").
 func startPGAF(ctx context.Context, dir string, s PGAFSettings, log zerolog.Logger) (_ *pgafCluster, err error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -135,7 +138,7 @@ func startPGAF(ctx context.Context, dir string, s PGAFSettings, log zerolog.Logg
 	}
 	mdata := filepath.Join(c.monitor.Dir, "data")
 	if _, err := c.monitor.run(ctx, 2*time.Minute, "pg_autoctl", "create", "monitor", "--pgdata", mdata, "--pgport", fmt.Sprint(pgafMonitorPort),
-		"--hostname", c.monitor.Addr, "--auth", "trust", "--no-ssl", "--pgctl", pgctl); err != nil {
+		"--hostname", c.monitor.Addr, "--auth", "trust", "--skip-pg-hba", "--no-ssl", "--pgctl", pgctl); err != nil {
 		return nil, err
 	}
 	c.monitor.Args = []string{"pg_autoctl", "run", "--pgdata", mdata}
@@ -152,7 +155,7 @@ func startPGAF(ctx context.Context, dir string, s PGAFSettings, log zerolog.Logg
 		}
 		data := filepath.Join(h.Dir, "data")
 		if _, err := h.run(ctx, 3*time.Minute, "pg_autoctl", "create", "postgres", "--pgdata", data, "--pgport", fmt.Sprint(pgafMonitorPort+i), "--listen", h.Addr,
-			"--hostname", h.Addr, "--name", fmt.Sprintf("node%d", i), "--monitor", c.monitorURI(), "--auth", "trust", "--no-ssl", "--pgctl", pgctl); err != nil {
+			"--hostname", h.Addr, "--name", fmt.Sprintf("node%d", i), "--monitor", c.monitorURI(), "--auth", "trust", "--skip-pg-hba", "--no-ssl", "--pgctl", pgctl); err != nil {
 			return nil, c.withLog(err, c.monitor, h)
 		}
 		if _, err := h.run(ctx, time.Minute, "pg_autoctl", "config", "set", "--pgdata", data, "timeout.network_partition_timeout", fmt.Sprint(s.NetworkPartitionS)); err != nil {
