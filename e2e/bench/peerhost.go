@@ -29,6 +29,9 @@ type peerHost struct {
 	// Args is the supervisor's command line; Env is added to its environment.
 	Args []string
 	Env  []string
+	// runArgs, when set, restart the host after a kill (pg_autoctl's
+	// `create --run` becomes `run`).
+	runArgs []string
 
 	cmd  *exec.Cmd
 	done chan struct{}

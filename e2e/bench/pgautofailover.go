@@ -138,7 +138,7 @@ func startPGAF(ctx context.Context, dir string, s PGAFSettings, log zerolog.Logg
 	}
 	mdata := filepath.Join(c.monitor.Dir, "data")
 	if _, err := c.monitor.run(ctx, 2*time.Minute, "pg_autoctl", "create", "monitor", "--pgdata", mdata, "--pgport", fmt.Sprint(pgafMonitorPort),
-		"--hostname", c.monitor.Addr, "--auth", "trust", "--skip-pg-hba", "--no-ssl", "--pgctl", pgctl); err != nil {
+		"--hostname", c.monitor.Addr, "--skip-pg-hba", "--no-ssl", "--pgctl", pgctl); err != nil {
 		return nil, err
 	}
 	c.monitor.Args = []string{"pg_autoctl", "run", "--pgdata", mdata}
@@ -154,14 +154,10 @@ func startPGAF(ctx context.Context, dir string, s PGAFSettings, log zerolog.Logg
 			return nil, err
 		}
 		data := filepath.Join(h.Dir, "data")
-		if _, err := h.run(ctx, 3*time.Minute, "pg_autoctl", "create", "postgres", "--pgdata", data, "--pgport", fmt.Sprint(pgafMonitorPort+i), "--listen", h.Addr,
-			"--hostname", h.Addr, "--name", fmt.Sprintf("node%d", i), "--monitor", c.monitorURI(), "--auth", "trust", "--skip-pg-hba", "--no-ssl", "--pgctl", pgctl); err != nil {
-			return nil, c.withLog(err, c.monitor, h)
-		}
-		if _, err := h.run(ctx, time.Minute, "pg_autoctl", "config", "set", "--pgdata", data, "timeout.network_partition_timeout", fmt.Sprint(s.NetworkPartitionS)); err != nil {
-			return nil, err
-		}
-		h.Args = []string{"pg_autoctl", "run", "--pgdata", data}
+		// create --run stays as the node's supervisor: a standby's creation
+		// needs the service running to finish.
+		h.Args = []string{"pg_autoctl", "create", "postgres", "--pgdata", data, "--pgport", fmt.Sprint(pgafMonitorPort + i), "--listen", h.Addr,
+			"--hostname", h.Addr, "--name", fmt.Sprintf("node%d", i), "--monitor", c.monitorURI(), "--skip-pg-hba", "--no-ssl", "--pgctl", pgctl, "--run"}
 		if err := h.start(); err != nil {
 			return nil, err
 		}
@@ -173,6 +169,12 @@ func startPGAF(ctx context.Context, dir string, s PGAFSettings, log zerolog.Logg
 		}); err != nil {
 			return nil, c.withLog(err, c.monitor, h)
 		}
+		// Read at the keeper's next start: every node is restarted with
+		// `pg_autoctl run` once it has been killed.
+		if _, err := h.run(ctx, time.Minute, "pg_autoctl", "config", "set", "--pgdata", data, "timeout.network_partition_timeout", fmt.Sprint(s.NetworkPartitionS)); err != nil {
+			return nil, err
+		}
+		h.runArgs = []string{"pg_autoctl", "run", "--pgdata", data}
 	}
 	out, err := c.monitor.run(ctx, time.Minute, "pg_autoctl", "show", "uri", "--formation", "default", "--pgdata", mdata)
 	if err != nil {
@@ -295,7 +297,12 @@ func (c *pgafCluster) hostOf(string) string {
 	return fmt.Sprintf("no primary in %v", st)
 }
 
-func (c *pgafCluster) revive(_ context.Context, h *peerHost) error { return h.start() }
+func (c *pgafCluster) revive(_ context.Context, h *peerHost) error {
+	if len(h.runArgs) > 0 {
+		h.Args = h.runArgs
+	}
+	return h.start()
+}
 
 func (c *pgafCluster) withLog(err error, hs ...*peerHost) error {
 	var tails []string
