@@ -81,6 +81,8 @@ func bench1(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	res.Short = o.short
 
 	sub := 41
+	// The source tree measured: taken once, before anyone edits it mid-run.
+	rev := revision(ctx)
 	// Recovery results of this invocation, which the peer table reuses.
 	recovered := map[ec2sim.Profile]*bench.RecoveryResult{}
 	recover := func(p ec2sim.Profile) (*bench.RecoveryResult, error) {
@@ -113,14 +115,14 @@ func bench1(ctx context.Context, o options, stdout, stderr io.Writer) error {
 					if err != nil {
 						return err
 					}
-					row := bench.VolfailoverRow(r, revision(ctx))
-					row.Measured, row.Commit = time.Now().UTC(), revision(ctx)
+					row := bench.VolfailoverRow(r, rev)
+					row.Measured, row.Commit = time.Now().UTC(), rev
 					rows = append(rows, row)
 				}
 			}
 			peers := bench.RunPeers(ctx, filepath.Join(work, "peers"), o.runs, o.peerTools, log)
 			for i := range peers {
-				peers[i].Commit = revision(ctx)
+				peers[i].Commit = rev
 			}
 			if res.Peers == nil {
 				res.Peers = &bench.PeersResult{}

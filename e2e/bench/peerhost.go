@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -85,7 +86,7 @@ func (h *peerHost) run(ctx context.Context, timeout time.Duration, args ...strin
 	err := cmd.Run()
 	h.appendLog(args, out.Bytes())
 	if err != nil {
-		return out.String(), fmt.Errorf("%s on %s: %w: %s", filepath.Base(args[0]), h.Name, err, lastLines(out.String(), 5))
+		return out.String(), fmt.Errorf("%s on %s: %w: %s", filepath.Base(args[0]), h.Name, err, errorLines(out.String(), 5))
 	}
 	return out.String(), nil
 }
@@ -212,6 +213,21 @@ func zombie(stat []byte) bool {
 		return false
 	}
 	return stat[i+2] == 'Z' || stat[i+2] == 'X'
+}
+
+// errorLines returns the first n lines of s that report an ERROR or FATAL
+// (pg_autoctl's and Patroni's levels), else its last n lines.
+func errorLines(s string, n int) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "ERROR") || strings.Contains(l, "FATAL") {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) == 0 {
+		return lastLines(s, n)
+	}
+	return strings.Join(keep[:min(n, len(keep))], "\n")
 }
 
 // lastLines returns the last n lines of s.

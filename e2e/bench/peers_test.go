@@ -158,3 +158,9 @@ func TestPeersMerge(t *testing.T) {
 	require.Equal(t, old.Add(time.Hour), pr.Measured, "the result's date is its newest row's")
 	require.Equal(t, "c2", pr.Commit)
 }
+
+func TestErrorLines(t *testing.T) {
+	out := "12:01 INFO starting\n12:01 ERROR Please use either --auth or --skip-pg-hba\nusage: pg_autoctl create monitor\n  --pgctl path"
+	require.Equal(t, "12:01 ERROR Please use either --auth or --skip-pg-hba", errorLines(out, 5), "the error line, not the usage text after it")
+	require.Equal(t, "usage: pg_autoctl create monitor\n  --pgctl path", errorLines("usage: pg_autoctl create monitor\n  --pgctl path\n", 2), "without an error line, the tail")
+}

@@ -308,7 +308,7 @@ func (c *pgafCluster) withLog(err error, hs ...*peerHost) error {
 	var tails []string
 	for _, h := range hs {
 		if b, rerr := os.ReadFile(h.logPath()); rerr == nil {
-			tails = append(tails, h.Name+": "+lastLines(string(b), 8))
+			tails = append(tails, h.Name+": "+errorLines(string(b), 8))
 		}
 	}
 	return fmt.Errorf("%w\n%s", err, strings.Join(tails, "\n"))
