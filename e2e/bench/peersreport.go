@@ -55,7 +55,7 @@ var quotedPeers = []quotedPeer{
 // renderPeers writes the peer section: the measured table, the ratios,
 // what each design pays, and the quoted peers with their sources.
 func renderPeers(p func(string, ...any), r *Results) {
-	p("## 5. Peers, measured on this machine in the same run\n\n")
+	p("## 5. Peers, measured on this machine\n\n")
 	pr := r.Peers
 	if pr == nil {
 		p("Not measured yet: `go run ./cmd/volfailover-bench -out docs/benchmarks -only peers`.\n\n")
