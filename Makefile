@@ -71,7 +71,7 @@ chaos: ## inject random faults for DURATION (default 5m) with SEED, then print t
 	E2E_CHAOS_DURATION=$(DURATION) E2E_CHAOS_SEED=$(SEED) $(GO) test -race -count=1 -timeout $(CHAOS_TIMEOUT) -tags e2e -run '^TestChaos$$' -v ./e2e/e2etest/
 
 .PHONY: bench
-bench: ## measure recovery, takeover, scale and footprint; writes docs/benchmarks (about 30 min; BENCH_FLAGS=-short for a quick run)
+bench: ## measure recovery, takeover, scale, footprint and the peers (Patroni, pg_auto_failover: apt-get install patroni postgresql-15-auto-failover pg-auto-failover-cli); writes docs/benchmarks (BENCH_FLAGS=-short for a quick run)
 	$(GO) run ./cmd/volfailover-bench -out docs/benchmarks $(BENCH_FLAGS)
 
 .PHONY: lint

@@ -12,7 +12,7 @@ import (
 )
 
 // benchmarks the runner knows, in the order it runs them.
-var benchmarks = []string{"recovery", "takeover", "scale"}
+var benchmarks = []string{"recovery", "takeover", "scale", "peers"}
 
 // options are the runner's flags.
 type options struct {
@@ -32,6 +32,8 @@ type options struct {
 	perf     bool
 	outageTO time.Duration
 	render   bool
+	// peerTools limits the peer benchmark to these tools (empty: all).
+	peerTools []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -42,7 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.doc, "doc", "", "the markdown page to regenerate (default <out>/../benchmarks.md)")
 	fs.IntVar(&o.runs, "runs", 10, "runs per profile of the recovery and takeover benchmarks")
 	profiles := fs.String("profile", "instant,aws-typical", "comma-separated sandbox profiles: instant, aws-typical")
-	only := fs.String("only", strings.Join(benchmarks, ","), "comma-separated benchmarks to run: recovery, takeover, scale (footprint is measured by takeover and scale)")
+	only := fs.String("only", strings.Join(benchmarks, ","), "comma-separated benchmarks to run: recovery, takeover, scale, peers (footprint is measured by takeover and scale; peers measures Patroni and pg_auto_failover beside volfailover's recovery)")
 	fs.BoolVar(&o.short, "short", false, "smoke run: 2 runs per profile, 60 volumes, an outage of 12, short windows and a 1-minute outage limit")
 	fs.IntVar(&o.volumes, "volumes", 1000, "managed volumes of the scale benchmark")
 	fs.IntVar(&o.outage, "outage", 300, "owner hosts killed at once in the scale benchmark's AZ outage (0 = none)")
@@ -54,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.outageTO, "outage-timeout", 3*time.Minute, "how long the scale benchmark waits for every volume of the AZ outage to be served again")
 	fs.BoolVar(&o.render, "render-only", false, "run nothing: regenerate the page and the chart from <out>/results.json (after editing <out>/notes.md)")
 	fs.BoolVar(&o.perf, "perf", true, "sample the scale benchmark's leader with Linux perf (if installed) for the CPU profile summary")
+	peerTools := fs.String("peer-tools", "", "comma-separated tools the peer benchmark measures: volfailover, Patroni, pg_auto_failover (default all; rows of the others are kept from the last run)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -74,6 +77,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("-only %q: want some of %s", b, strings.Join(benchmarks, ", "))
 		}
 		o.only = append(o.only, b)
+	}
+	for _, t := range splitList(*peerTools) {
+		if !slices.ContainsFunc([]string{"volfailover", "patroni", "pg_auto_failover"}, func(k string) bool { return strings.EqualFold(k, t) }) {
+			return o, fmt.Errorf("-peer-tools %q: want some of volfailover, Patroni, pg_auto_failover", t)
+		}
+		o.peerTools = append(o.peerTools, t)
 	}
 	if slices.Contains(splitList(*only), "footprint") && !slices.Contains(o.only, "takeover") {
 		o.only = append(o.only, "takeover")

@@ -35,6 +35,17 @@ func TestParseFlags(t *testing.T) {
 			require.Equal(t, []ec2sim.Profile{ec2sim.ProfileAWSTypical}, o.profiles)
 			require.Equal(t, 3, o.runs)
 		}},
+		{name: "peers alone", args: []string{"-only", "peers", "-runs", "5"}, check: func(t *testing.T, o options) {
+			require.Equal(t, []string{"peers"}, o.only)
+			require.Equal(t, 5, o.runs)
+		}},
+		{name: "peer tools", args: []string{"-only", "peers", "-peer-tools", "pg_auto_failover, Patroni"}, check: func(t *testing.T, o options) {
+			require.Equal(t, []string{"pg_auto_failover", "Patroni"}, o.peerTools)
+			require.True(t, wantTool(o.peerTools, "patroni"))
+			require.False(t, wantTool(o.peerTools, "volfailover"))
+			require.True(t, wantTool(nil, "volfailover"), "no list means every tool")
+		}},
+		{name: "unknown peer tool", args: []string{"-peer-tools", "stolon"}, wantErr: `-peer-tools "stolon"`},
 		{name: "unknown benchmark", args: []string{"-only", "speed"}, wantErr: `-only "speed"`},
 		{name: "unknown profile", args: []string{"-profile", "slow"}, wantErr: "-profile"},
 		{name: "zero runs", args: []string{"-runs", "0"}, wantErr: "-runs 0"},

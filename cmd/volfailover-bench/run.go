@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -80,18 +81,53 @@ func bench1(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	res.Short = o.short
 
 	sub := 41
+	// The source tree measured: taken once, before anyone edits it mid-run.
+	rev := revision(ctx)
+	// Recovery results of this invocation, which the peer table reuses.
+	recovered := map[ec2sim.Profile]*bench.RecoveryResult{}
+	recover := func(p ec2sim.Profile) (*bench.RecoveryResult, error) {
+		if r, ok := recovered[p]; ok {
+			return r, nil
+		}
+		log.Info().Str("profile", string(p)).Int("runs", o.runs).Msg("recovery benchmark")
+		r, err := bench.RunRecovery(ctx, sandboxConfig(work, "recovery-"+string(p), bins, p, sub, log), o.runs)
+		sub++
+		if err != nil {
+			return nil, err
+		}
+		res.SetRecovery(r)
+		recovered[p] = r
+		return r, nil
+	}
 	for _, b := range o.only {
 		switch b {
 		case "recovery":
 			for _, p := range o.profiles {
-				log.Info().Str("profile", string(p)).Int("runs", o.runs).Msg("recovery benchmark")
-				r, err := bench.RunRecovery(ctx, sandboxConfig(work, "recovery-"+string(p), bins, p, sub, log), o.runs)
-				sub++
-				if err != nil {
+				if _, err := recover(p); err != nil {
 					return err
 				}
-				res.SetRecovery(r)
 			}
+		case "peers":
+			var rows []bench.PeerRow
+			if wantTool(o.peerTools, "volfailover") {
+				for _, p := range o.profiles {
+					r, err := recover(p)
+					if err != nil {
+						return err
+					}
+					row := bench.VolfailoverRow(r, rev)
+					row.Measured, row.Commit = time.Now().UTC(), rev
+					rows = append(rows, row)
+				}
+			}
+			peers := bench.RunPeers(ctx, filepath.Join(work, "peers"), o.runs, o.peerTools, log)
+			for i := range peers {
+				peers[i].Commit = rev
+			}
+			if res.Peers == nil {
+				res.Peers = &bench.PeersResult{}
+			}
+			res.Peers.Merge(append(rows, peers...))
 		case "takeover":
 			for _, p := range o.profiles {
 				log.Info().Str("profile", string(p)).Int("runs", o.runs).Msg("takeover benchmark")
@@ -149,6 +185,20 @@ func publish(o options, res *bench.Results, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s and %s\n", filepath.Join(o.out, chartFile), doc)
 	return nil
+}
+
+// wantTool says whether the -peer-tools list (empty: all) names tool.
+func wantTool(tools []string, tool string) bool {
+	return len(tools) == 0 || slices.ContainsFunc(tools, func(t string) bool { return strings.EqualFold(t, tool) })
+}
+
+// revision is the source tree's commit, as `git describe` names it.
+func revision(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "describe", "--tags", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return string(bytes.TrimSpace(out))
 }
 
 // binaries are the programs the benchmarks run as real processes.

@@ -63,8 +63,12 @@ func RenderMarkdown(w io.Writer, r *Results, o ReportOptions) error {
 	p("`postgres` user when run as root (the sandbox's requirements, see [sandbox.md](sandbox.md));\n")
 	p("Linux `perf` for the CPU profiles (optional, `-perf=false`). A full run takes about half an\n")
 	p("hour on 2 cores; `-short` is a smoke run of a few minutes; `-runs`, `-profile` and `-only`\n")
-	p("pick what runs, and results of benchmarks not run are kept from the last run.\n")
-	p("`-render-only` regenerates this page from the JSON.\n\n")
+	p("pick what runs, and results of benchmarks not run are kept from the last run. The peer\n")
+	p("benchmark at `-runs 5` takes about 20 minutes (pg_auto_failover at its defaults alone about 5).\n")
+	p("`-render-only` regenerates this page from the JSON. The peer benchmark (`-only peers`)\n")
+	p("also needs Patroni and pg_auto_failover from Debian (12, bookworm: patroni 3.0.2,\n")
+	p("pg_auto_failover 2.0); without them their rows say why they could not run:\n\n")
+	p("```sh\napt-get update && apt-get install -y patroni postgresql-15-auto-failover pg-auto-failover-cli\n```\n\n")
 
 	p("## Summary against the targets and the anchors\n\n")
 	p("| what | measured | target | |\n|---|---|---|---|\n")
@@ -91,22 +95,18 @@ func RenderMarkdown(w io.Writer, r *Results, o ReportOptions) error {
 			p("| AZ outage, %d owners, every volume served again | %s | ≤ 90 s | %s |\n", o.Killed, got, verdict(o.Completed && o.AllServedMs <= targetOutageMs))
 		}
 	}
-	p("\nThe anchors, at their defaults: Kubernetes takes about 6–7 minutes to move an EBS volume off a\n")
-	p("dead node (node monitor grace period, pod eviction, then the attach/detach controller's\n")
-	p("6-minute force-detach wait); Patroni promotes a replica in 30–40 s (TTL 30 s plus loop\n")
-	p("wait); pg_auto_failover in 30–50 s; Stolon in 25–30 s. Those three promote a streaming\n")
-	p("replica that is already running; volfailover moves the one copy of the data, so its time\n")
-	p("includes an EBS detach, an attach and a PostgreSQL crash-recovery start.\n")
-	for _, x := range r.Recovery {
-		p("On the %s profile volfailover's median recovery is %s: ", x.Profile, sec(x.Recovery.P50ms))
-		p("%.0f× faster than Kubernetes' default 6 min, ", 360000/max(x.Recovery.P50ms, 1))
-		if x.Recovery.P50ms < 25000 {
-			p("and below Stolon's 25 s, Patroni's 30 s and pg_auto_failover's 30 s lower bounds.\n")
-		} else {
-			p("in the range of the replica-promoting tools.\n")
+	if pr := r.Peers; pr != nil {
+		base := pr.Row("volfailover", "aws-typical")
+		for _, label := range []string{"tuned", "tuned below the documented minimum"} {
+			if peer := pr.Row("Patroni", label); base != nil && peer != nil && base.Recovery.N > 0 && peer.Recovery.N > 0 {
+				p("| recovery, aws-typical, below Patroni %s (p50, same run) | %s vs %s | below | %s |\n", label, sec(base.Recovery.P50ms), sec(peer.Recovery.P50ms), verdict(base.Recovery.P50ms < peer.Recovery.P50ms))
+			}
 		}
 	}
-
+	p("\nThe anchors: Patroni and pg_auto_failover are measured on this machine in the same run\n")
+	p("(section 5, with their settings and sources); Kubernetes and Stolon cannot run here and are\n")
+	p("quoted from their documentation, with the defaults each figure assumes (end of section 5).\n")
+	p("Only the aws-typical profile is compared with them.\n")
 	p("\n## 1. Recovery of one volume (sandbox, real processes)\n\n")
 	p("The owner host is killed (every process SIGKILLed, fleet heartbeat stopped, EC2 still says\n")
 	p("`running`) while a writer inserts one row per autocommit transaction. Recovery is the time\n")
@@ -220,6 +220,8 @@ func RenderMarkdown(w io.Writer, r *Results, o ReportOptions) error {
 		f := s.Follower
 		p("| scale world (%d hosts) | %.1f %% | %.1f MiB | %.1f MiB | %.0f s |\n", s.Hosts, f.CPUPercent, f.RSSMiB, f.PeakRSSMiB, f.WindowS)
 	}
+	p("\n")
+	renderPeers(p, r)
 	if s := r.Scale; s != nil && len(s.Profiles) > 0 {
 		p("\n## Where the leader's CPU goes (scale benchmark)\n\n")
 		p("Sampled with Linux perf on the real leader process (`perf record -F 499 -g -p <pid>`, then\n")

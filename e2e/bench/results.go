@@ -18,6 +18,7 @@ type Results struct {
 	Recovery  []*RecoveryResult `json:"recovery,omitempty"`
 	Takeover  []*TakeoverResult `json:"takeover,omitempty"`
 	Scale     *ScaleResult      `json:"scale,omitempty"`
+	Peers     *PeersResult      `json:"peers,omitempty"`
 	Profiles  []ProfileNote     `json:"profilesNote,omitempty"`
 }
 

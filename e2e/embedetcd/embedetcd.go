@@ -8,6 +8,7 @@ package embedetcd
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,6 +34,11 @@ type Config struct {
 	// os.Stderr on a goroutine of its own while testing.M.Run, under go test -json,
 	// replaces os.Stderr, and the race detector reports the pair.
 	NoGateway bool
+	// ClientAddr is the client listener's host:port; default 127.0.0.1 on a
+	// port the kernel picks. etcd's v3 HTTP gateway dials the configured
+	// address, not the bound one, so a client of the gateway (Patroni's
+	// etcd3 support) needs a fixed port.
+	ClientAddr string
 }
 
 // Server is a running member. Close it when done.
@@ -74,7 +80,14 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 		cfg.LogOutputs = []string{c.LogFile}
 	}
 	lo := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{lo}, []url.URL{lo}
+	client := lo
+	if c.ClientAddr != "" {
+		if _, _, err := net.SplitHostPort(c.ClientAddr); err != nil {
+			return nil, fmt.Errorf("start etcd: Config.ClientAddr %q: %w", c.ClientAddr, err)
+		}
+		client.Host = c.ClientAddr
+	}
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{lo}, []url.URL{lo}
 	cfg.InitialCluster = cfg.Name + "=" + lo.String()
 	e, err := embed.StartEtcd(cfg)

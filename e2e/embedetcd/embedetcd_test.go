@@ -2,7 +2,10 @@ package embedetcd
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +46,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 	}{
 		{name: "no dir", cfg: Config{}, want: "Config.Dir is empty"},
 		{name: "bad log level", cfg: Config{Dir: "DIR", LogLevel: "loud"}, want: "loud"},
+		{name: "client address without a port", cfg: Config{Dir: "DIR", ClientAddr: "127.0.3.102"}, want: `Config.ClientAddr "127.0.3.102"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +57,25 @@ func TestStartRejectsBadConfig(t *testing.T) {
 			require.ErrorContains(t, err, tt.want, "Start(%+v): got … want", tt.cfg)
 		})
 	}
+}
+
+// The v3 HTTP gateway (Patroni's etcd3 client uses it) dials the configured
+// client address, so with a fixed one it reaches the gRPC server.
+func TestGatewayServesOnFixedClientAddr(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := Start(ctx, Config{Dir: filepath.Join(t.TempDir(), "data"), ClientAddr: "127.0.3.102:2379"})
+	require.NoError(t, err, "start etcd")
+	defer srv.Close()
+	require.Equal(t, "http://127.0.3.102:2379", srv.Endpoint)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.Endpoint+"/v3/kv/range", strings.NewReader(`{"key":"Zm9v"}`))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err, "POST /v3/kv/range")
+	body, _ := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode, "gateway answer: %s", body)
+	http.DefaultClient.CloseIdleConnections()
 }
 
 func TestStartForTestsCleansUp(t *testing.T) {

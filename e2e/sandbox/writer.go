@@ -19,6 +19,10 @@ type Writer struct {
 	Table string
 	// Target names the host to write to now (usually the volume's owner).
 	Target func() (Host, bool)
+	// DSN, when set, is used instead of Target: the connection string to
+	// write to now. The peer benchmark follows a Patroni leader or gives
+	// pg_auto_failover's multi-host string with it.
+	DSN func() (string, bool)
 	// Retry is the pause after a failed attempt; default 100ms.
 	Retry time.Duration
 
@@ -37,16 +41,34 @@ type Gap struct{ From, To time.Time }
 
 // EnsureTable creates the writer's table on h.
 func (w *Writer) EnsureTable(ctx context.Context, h Host) error {
-	conn, err := pgx.Connect(ctx, h.DSN())
+	return w.EnsureTableAt(ctx, h.Name, h.DSN())
+}
+
+// EnsureTableAt creates the writer's table on the server dsn names; name
+// says which in errors.
+func (w *Writer) EnsureTableAt(ctx context.Context, name, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", h.Name, err)
+		return fmt.Errorf("connect to %s: %w", name, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	q := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (id bigint PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())", pgx.Identifier{w.Table}.Sanitize())
 	if _, err := conn.Exec(ctx, q); err != nil {
-		return fmt.Errorf("create table %s on %s: %w", w.Table, h.Name, err)
+		return fmt.Errorf("create table %s on %s: %w", w.Table, name, err)
 	}
 	return nil
+}
+
+// target is the connection string to write to now.
+func (w *Writer) target() (string, bool) {
+	if w.DSN != nil {
+		return w.DSN()
+	}
+	h, ok := w.Target()
+	if !ok {
+		return "", false
+	}
+	return h.DSN(), true
 }
 
 // Run writes until ctx ends; it returns nil then.
@@ -66,10 +88,10 @@ func (w *Writer) Run(ctx context.Context) error {
 	defer t.Stop()
 	for ctx.Err() == nil {
 		if conn == nil {
-			h, ok := w.Target()
+			dsn, ok := w.target()
 			if ok {
 				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				conn, _ = pgx.Connect(cctx, h.DSN()) // failures are expected mid-failover; retried
+				conn, _ = pgx.Connect(cctx, dsn) // failures are expected mid-failover; retried
 				cancel()
 			}
 			if conn == nil {
@@ -159,18 +181,23 @@ func (w *Writer) Gaps() []Gap {
 // VerifyRows reads the table on h and returns the acknowledged IDs missing
 // from it (nil when none is) and how many rows it checked.
 func VerifyRows(ctx context.Context, h Host, table string, acked []int64) (missing []int64, checked int, err error) {
-	conn, err := pgx.Connect(ctx, h.DSN())
+	return VerifyRowsAt(ctx, h.Name, h.DSN(), table, acked)
+}
+
+// VerifyRowsAt is VerifyRows on the server dsn names; name says which in errors.
+func VerifyRowsAt(ctx context.Context, name, dsn, table string, acked []int64) (missing []int64, checked int, err error) {
+	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return nil, 0, fmt.Errorf("connect to %s: %w", h.Name, err)
+		return nil, 0, fmt.Errorf("connect to %s: %w", name, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	rows, err := conn.Query(ctx, fmt.Sprintf("SELECT id FROM %s", pgx.Identifier{table}.Sanitize()))
 	if err != nil {
-		return nil, 0, fmt.Errorf("read %s on %s: %w", table, h.Name, err)
+		return nil, 0, fmt.Errorf("read %s on %s: %w", table, name, err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return nil, 0, fmt.Errorf("read %s on %s: %w", table, h.Name, err)
+		return nil, 0, fmt.Errorf("read %s on %s: %w", table, name, err)
 	}
 	have := make(map[int64]bool, len(ids))
 	for _, id := range ids {
