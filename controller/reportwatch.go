@@ -2,8 +2,11 @@ package controller
 
 import (
 	"context"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/volfailover/volfailover/state"
 )
 
 // followReports watches the witness reports for the term and wakes the round
@@ -37,7 +40,7 @@ func (l *leader) watchReports(ctx context.Context) {
 				continue
 			}
 			rep, err := k.ParseReport(ev.Kv)
-			if err != nil || rep.Reachable || rep.Since.IsZero() || rep.At.Sub(rep.Since) < l.c.policy.MinUnreachable {
+			if err != nil || !tips(rep, l.c.policy.MinUnreachable) {
 				continue
 			}
 			select {
@@ -46,4 +49,11 @@ func (l *leader) watchReports(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// tips says whether a report can make its owner dead: unreachable for at
+// least the minimum. Only such reports wake the round; the refreshes of
+// reachable reports, the bulk of the writes, do not.
+func tips(r state.Report, least time.Duration) bool {
+	return !r.Reachable && !r.Since.IsZero() && r.At.Sub(r.Since) >= least
 }
