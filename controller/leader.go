@@ -46,13 +46,13 @@ func newLeader(c *Controller, sess *concurrency.Session, el *concurrency.Electio
 		wake:   wake,
 		probes: newOwnerProbes(c, wake),
 		c:      c,
-		sess:  sess,
-		guard: guard,
-		abdic: abdicate,
-		j:     journal{cli: c.cli, keys: c.keys, guard: guard, limit: c.o.HistoryLimit},
-		pager: pager,
-		log:   c.log.With().Str("leader", c.o.InstanceID).Logger(),
-		t:     newTerm(c.o.Witnesses),
+		sess:   sess,
+		guard:  guard,
+		abdic:  abdicate,
+		j:      journal{cli: c.cli, keys: c.keys, guard: guard, limit: c.o.HistoryLimit},
+		pager:  pager,
+		log:    c.log.With().Str("leader", c.o.InstanceID).Logger(),
+		t:      newTerm(c.o.Witnesses),
 	}
 }
 
