@@ -16,9 +16,10 @@ import (
 // Short faults of a healthy owner are not deaths. A 1 s and a 2 s cut of the
 // owner from everyone (healed) and a 3 s stall of its Postgres (SIGSTOP, then
 // SIGCONT, of the postmaster's process group) must cause no failover;
-// Postgres answers on the owner afterwards with every acknowledged row. Each
-// fault gets a world of its own, so one that moves the volume does not hide
-// what the others do.
+// Postgres answers on the owner afterwards with every acknowledged row. The
+// two cuts share a world, one after the other with the quiet watch between
+// them: a move after the first fails the test there, before the second. The
+// stall gets a world of its own.
 //
 // Every probe fails during a cut, the leader's (every 250 ms) and the
 // witnesses': only the minimum unreachable time (2.5 s) tells a 2 s cut from
@@ -30,8 +31,11 @@ func TestShortFaultsCauseNoFailover(t *testing.T) {
 		// fault injects the fault, holds it while checking cond, and ends it.
 		fault func(w *world, cond func() (bool, string))
 	}{
-		{"partition 1s", func(w *world, cond func() (bool, string)) { w.blip(time.Second, cond) }},
-		{"partition 2s", func(w *world, cond func() (bool, string)) { w.blip(2*time.Second, cond) }},
+		{"partitions 1s then 2s", func(w *world, cond func() (bool, string)) {
+			w.blip(time.Second, cond)
+			w.hold(quietAfter, "core1 left alone after the 1s cut", cond)
+			w.blip(2*time.Second, cond)
+		}},
 		{"postgres stall 3s", func(w *world, cond func() (bool, string)) { w.stallPostgres("core1", 3*time.Second, cond) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
