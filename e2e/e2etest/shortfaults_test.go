@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/volfailover/volfailover/e2e/sandbox"
+	"github.com/volfailover/volfailover/health"
 )
 
 // Short faults of a healthy owner are not deaths. A 1 s and a 2 s cut of the
@@ -56,11 +57,23 @@ func TestShortFaultsCauseNoFailover(t *testing.T) {
 }
 
 // blip cuts core1 off everyone for d, checking cond all along, then heals it.
+// The leader's verdict is read all along too: dead fails at once, and the
+// cut must have made core1 suspect, or it never reached the probes and the
+// scenario proved nothing.
 func (w *world) blip(d time.Duration, cond func() (bool, string)) {
 	w.t.Helper()
+	leader := w.host(w.hostOf(w.leader()))
+	vl := &verdictLog{seen: map[health.Verdict]int{}}
 	w.partition("core1")
-	w.hold(d, fmt.Sprintf("core1 left alone during a %s cut", d), cond)
+	w.hold(d, fmt.Sprintf("core1 left alone during a %s cut", d), func() (bool, string) {
+		if ok, why := cond(); !ok {
+			return false, why
+		}
+		return vl.poll(w, leader)
+	})
 	w.heal("core1")
+	require.NotZero(w.t, vl.seen[health.VerdictSuspect], "leader %s never judged core1 suspect during the %s cut: did it reach the probes? verdicts %v (%d status reads failed)",
+		leader.Name, d, vl.seen, vl.errs)
 }
 
 // stallPostgres stops a host's Postgres (SIGSTOP to the postmaster's process
