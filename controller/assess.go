@@ -33,17 +33,15 @@ func ownersOf(s *snapshot, last map[string]state.Owner) map[string]state.Owner {
 	return owners
 }
 
-// assess turns the round's probes and the snapshot into a verdict on every
-// owner, keeping the term's counters. It does no I/O: counters and verdicts
+// assess turns what the leader's probes found and the snapshot into a
+// verdict on every owner, keeping the term's counters. It does no I/O: counters and verdicts
 // are about owners, so a host that no longer owns a volume loses its history
 // (a revived former owner is a perfectly good target, and must not carry a
 // stale "dead" into its next spell as an owner).
-func assess(t *term, s *snapshot, probes map[string]probeResult, policy health.Policy, leaderID string) {
-	for _, m := range []map[string]int{t.failures, t.impaired} {
-		for id := range m {
-			if _, ok := s.owners[id]; !ok {
-				delete(m, id)
-			}
+func assess(t *term, s *snapshot, probes map[string]probeRun, policy health.Policy, leaderID string) {
+	for id := range t.impaired {
+		if _, ok := s.owners[id]; !ok {
+			delete(t.impaired, id)
 		}
 	}
 	for id := range t.logged {
@@ -51,14 +49,10 @@ func assess(t *term, s *snapshot, probes map[string]probeResult, policy health.P
 			delete(t.logged, id)
 		}
 	}
+	t.probes = probes
 	t.pgAnswered = make(map[string]bool, len(probes))
 	for id, r := range probes {
-		if r.err() != nil {
-			t.failures[id]++
-		} else {
-			t.failures[id] = 0
-		}
-		t.pgAnswered[id] = r.pg == nil
+		t.pgAnswered[id] = r.pgAnswered
 	}
 	list := make([]state.Owner, 0, len(s.owners))
 	for _, o := range s.owners {
@@ -113,7 +107,8 @@ func witnessPool(hosts map[string]state.Host, leaderID string) map[string]state.
 func observation(t *term, s *snapshot, o state.Owner, witnesses []string) health.Observation {
 	id := o.Instance
 	obs := health.Observation{
-		ProbeFailures:     t.failures[id],
+		ProbeFailures:     t.probes[id].failures,
+		UnreachableFor:    t.probes[id].span(),
 		ImpairedReadings:  t.impaired[id],
 		Registered:        t.seen[id],
 		WitnessesAssigned: len(witnesses),
@@ -135,7 +130,7 @@ func observation(t *term, s *snapshot, o state.Owner, witnesses []string) health
 	}
 	for _, rep := range s.reports[id] {
 		if assigned[rep.Witness] {
-			obs.Reports = append(obs.Reports, health.WitnessReport{Witness: rep.Witness, Reachable: rep.Reachable, At: rep.At, Detail: rep.Detail})
+			obs.Reports = append(obs.Reports, health.WitnessReport{Witness: rep.Witness, Reachable: rep.Reachable, At: rep.At, Since: rep.Since, Detail: rep.Detail})
 		}
 	}
 	return obs

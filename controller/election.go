@@ -157,7 +157,7 @@ func (c *Controller) campaign(ctx, sctx context.Context, sess *concurrency.Sessi
 		select {
 		case <-sctx.Done():
 			return sctx.Err()
-		case <-c.clk.After(c.o.ProbeInterval):
+		case <-c.clk.After(c.o.RoundInterval):
 		}
 	}
 }

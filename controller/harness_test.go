@@ -320,8 +320,11 @@ func (c *cluster) options(h *host) Options {
 	o.EtcdEndpoints = []string{testEtcd}
 	o.KeyPrefix = c.prefix
 	o.SessionTTL = 2 * time.Second
+	o.RoundInterval = 100 * time.Millisecond
 	o.ProbeInterval = 100 * time.Millisecond
 	o.ProbeTimeout = 100 * time.Millisecond
+	// The threshold's span at this pace: the minimum adds no wait of its own.
+	o.MinUnreachable = 200 * time.Millisecond
 	o.WitnessRefresh = 500 * time.Millisecond
 	o.Deadlines = StepDeadlines{Fence: 5 * time.Second, FenceConfirm: 5 * time.Second, Detach: 5 * time.Second, Attach: 5 * time.Second,
 		Metadata: 5 * time.Second, Reschedule: 5 * time.Second, Verify: 5 * time.Second}

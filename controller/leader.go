@@ -32,6 +32,10 @@ type leader struct {
 	// at once (each metadata step needs the whole list, 14 pages at 1,300
 	// hosts).
 	machines singleflight.Group
+	// wake asks for a round before the next tick: the leader's probes or a
+	// witness report may have made an owner dead.
+	wake   chan struct{}
+	probes *ownerProbes
 
 	wg sync.WaitGroup
 }
@@ -42,15 +46,18 @@ func newLeader(c *Controller, sess *concurrency.Session, el *concurrency.Electio
 	if c.leaderPager != nil {
 		pager = c.leaderPager(guard)
 	}
+	wake := make(chan struct{}, 1)
 	return &leader{
-		c:     c,
-		sess:  sess,
-		guard: guard,
-		abdic: abdicate,
-		j:     journal{cli: c.cli, keys: c.keys, guard: guard, limit: c.o.HistoryLimit},
-		pager: pager,
-		log:   c.log.With().Str("leader", c.o.InstanceID).Logger(),
-		t:     newTerm(c.o.Witnesses),
+		wake:   wake,
+		probes: newOwnerProbes(c, wake),
+		c:      c,
+		sess:   sess,
+		guard:  guard,
+		abdic:  abdicate,
+		j:      journal{cli: c.cli, keys: c.keys, guard: guard, limit: c.o.HistoryLimit},
+		pager:  pager,
+		log:    c.log.With().Str("leader", c.o.InstanceID).Logger(),
+		t:      newTerm(c.o.Witnesses),
 	}
 }
 
@@ -67,9 +74,12 @@ func (l *leader) run(ctx context.Context) {
 			}
 		}()
 	}
-	tick := l.c.clk.NewTicker(l.c.o.ProbeInterval)
+	l.spawn(func() { l.probes.run(ctx) })
+	l.spawn(func() { l.followReports(ctx) })
+	tick := l.c.clk.NewTicker(l.c.o.RoundInterval)
 	defer tick.Stop()
 	for {
+		began := l.c.clk.Now()
 		if err := l.reconcile(ctx); err != nil {
 			if errors.Is(err, errNotLeader) {
 				l.log.Warn().Err(err).Msg("leadership lost; stopping")
@@ -84,6 +94,15 @@ func (l *leader) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C():
+		case <-l.wake:
+			// Woken rounds come at most one probe interval apart.
+			if rest := l.c.o.ProbeInterval - l.c.clk.Since(began); rest > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-l.c.clk.After(rest):
+				}
+			}
 		}
 	}
 }

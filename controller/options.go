@@ -12,7 +12,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/volfailover/volfailover/awsops"
-
+	"github.com/volfailover/volfailover/health"
 	"github.com/volfailover/volfailover/state"
 )
 
@@ -47,13 +47,24 @@ type Options struct {
 	// SessionTTL is the etcd session lease, whole seconds; default 10s. A crashed
 	// leader is replaced within about this long.
 	SessionTTL time.Duration
-	// ProbeInterval is the period of the reconcile round and of witness probes; default 1s.
+	// RoundInterval is the period of the leader's reconcile round, which reads etcd,
+	// EC2 and fleet; default 1s. A round also runs early, at most one probe interval
+	// after the previous one, when the leader's probes or a witness report may have
+	// made an owner dead.
+	RoundInterval time.Duration
+	// ProbeInterval is the period of the leader's and the witnesses' probes of the
+	// owners; default 250ms, at most RoundInterval.
 	ProbeInterval time.Duration
-	// ProbeTimeout bounds one probe; default 800ms and below ProbeInterval.
+	// ProbeTimeout bounds one probe; default 200ms and at most ProbeInterval.
 	ProbeTimeout time.Duration
-	// FailureThreshold is how many consecutive failed leader probe rounds, together
+	// FailureThreshold is how many consecutive failed leader probes, together
 	// with an independent witness, make an owner dead; default 3.
 	FailureThreshold int
+	// MinUnreachable is how long the leader's probes, and each witness that agrees,
+	// must have failed without a break before they count; default 2.5s (see
+	// health.DefaultMinUnreachable: a whole-host blip of 2 s moves nothing). EC2
+	// reporting the owner stopped or terminated does not wait for it.
+	MinUnreachable time.Duration
 	// Witnesses is how many instances of an owner's AZ probe it; default 3.
 	Witnesses int
 	// WitnessRefresh is how often an unchanged witness report is rewritten; default 5s.
@@ -149,9 +160,11 @@ func DefaultOptions() Options {
 		EtcdDialTimeout:  5 * time.Second,
 		KeyPrefix:        state.DefaultPrefix,
 		SessionTTL:       10 * time.Second,
-		ProbeInterval:    time.Second,
-		ProbeTimeout:     800 * time.Millisecond,
+		RoundInterval:    time.Second,
+		ProbeInterval:    250 * time.Millisecond,
+		ProbeTimeout:     200 * time.Millisecond,
 		FailureThreshold: 3,
+		MinUnreachable:   health.DefaultMinUnreachable,
 		Witnesses:        3,
 		WitnessRefresh:   5 * time.Second,
 		ManagedTagKey:    "volfailover:managed",
@@ -236,10 +249,16 @@ func (o Options) validateTiming(bad complaint) {
 	if o.SessionTTL < time.Second || o.SessionTTL%time.Second != 0 {
 		bad("session-ttl: %s must be a whole number of seconds, at least 1s", o.SessionTTL)
 	}
-	if o.ProbeInterval <= 0 {
-		bad("probe-interval: %s must be positive", o.ProbeInterval)
-	} else if o.SessionTTL <= 2*o.ProbeInterval {
-		bad("session-ttl: %s must exceed 2 × probe-interval (%s)", o.SessionTTL, o.ProbeInterval)
+	if o.RoundInterval <= 0 {
+		bad("round-interval: %s must be positive", o.RoundInterval)
+	} else if o.SessionTTL <= 2*o.RoundInterval {
+		bad("session-ttl: %s must exceed 2 × round-interval (%s)", o.SessionTTL, o.RoundInterval)
+	}
+	if o.ProbeInterval <= 0 || o.ProbeInterval > o.RoundInterval {
+		bad("probe-interval: %s must be positive and at most round-interval (%s)", o.ProbeInterval, o.RoundInterval)
+	}
+	if o.MinUnreachable < 0 || o.MinUnreachable > time.Minute {
+		bad("min-unreachable: %s must be between 0s and 1m", o.MinUnreachable)
 	}
 	if o.ProbeTimeout <= 0 || o.ProbeTimeout > o.ProbeInterval {
 		bad("probe-timeout: %s must be positive and at most probe-interval (%s)", o.ProbeTimeout, o.ProbeInterval)

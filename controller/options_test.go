@@ -20,8 +20,11 @@ func TestDefaultOptionsValid(t *testing.T) {
 	o := DefaultOptions()
 	require.Equal(t, "/volfailover", o.KeyPrefix)
 	require.Equal(t, 10*time.Second, o.SessionTTL)
-	require.Equal(t, time.Second, o.ProbeInterval)
+	require.Equal(t, time.Second, o.RoundInterval)
+	require.Equal(t, 250*time.Millisecond, o.ProbeInterval)
+	require.Equal(t, 200*time.Millisecond, o.ProbeTimeout)
 	require.Equal(t, 3, o.FailureThreshold)
+	require.Equal(t, 2500*time.Millisecond, o.MinUnreachable)
 	require.Equal(t, 3, o.Witnesses)
 	require.Equal(t, "postgres@%s.service", o.UnitTemplate)
 	require.Equal(t, "postgres", o.MetadataKey)
@@ -42,8 +45,13 @@ func TestOptionsValidateNamesTheField(t *testing.T) {
 		{"user without password", func(o *Options) { o.EtcdUsername = "vf" }, "etcd-password"},
 		{"prefix slash", func(o *Options) { o.KeyPrefix = "volfailover/" }, "key-prefix"},
 		{"ttl fraction", func(o *Options) { o.SessionTTL = 2500 * time.Millisecond }, "session-ttl"},
-		{"ttl vs probe", func(o *Options) { o.SessionTTL = 2 * time.Second; o.ProbeInterval = time.Second }, "2 × probe-interval"},
-		{"probe timeout", func(o *Options) { o.ProbeTimeout = 2 * time.Second }, "probe-timeout"},
+		{"ttl vs round", func(o *Options) { o.SessionTTL = 2 * time.Second; o.RoundInterval = time.Second }, "2 × round-interval"},
+		{"round interval", func(o *Options) { o.RoundInterval = 0 }, "round-interval"},
+		{"probe above round", func(o *Options) { o.ProbeInterval = 2 * time.Second }, "probe-interval"},
+		{"probe interval zero", func(o *Options) { o.ProbeInterval = 0 }, "probe-interval"},
+		{"probe timeout", func(o *Options) { o.ProbeTimeout = 300 * time.Millisecond }, "probe-timeout"},
+		{"min unreachable negative", func(o *Options) { o.MinUnreachable = -time.Millisecond }, "min-unreachable"},
+		{"min unreachable above a minute", func(o *Options) { o.MinUnreachable = time.Minute + time.Millisecond }, "min-unreachable"},
 		{"threshold", func(o *Options) { o.FailureThreshold = 0 }, "failure-threshold"},
 		{"witnesses", func(o *Options) { o.Witnesses = 0 }, "witnesses"},
 		{"witness refresh", func(o *Options) { o.WitnessRefresh = time.Millisecond }, "witness-refresh"},

@@ -768,7 +768,7 @@ func (p *planner) confirmations() {
 		}
 		rec := cands[id]
 		left := fenceEnd(&rec).Add(p.o.Deadlines.FenceConfirm).Sub(p.now)
-		p.add(confirmStop{rec: rec, left: max(left, p.o.ProbeInterval)})
+		p.add(confirmStop{rec: rec, left: max(left, p.o.RoundInterval)})
 	}
 }
 

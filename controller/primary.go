@@ -30,7 +30,7 @@ func (c *Controller) followPrimaries(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-c.clk.After(c.o.ProbeInterval):
+			case <-c.clk.After(c.o.RoundInterval):
 			}
 			continue
 		}

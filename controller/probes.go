@@ -7,11 +7,12 @@ import (
 )
 
 // newPolicy builds the verdict policy from the options: a witness report counts
-// while it is younger than the refresh interval plus three probe rounds.
+// while it is younger than the refresh interval plus three rounds.
 func newPolicy(o Options) health.Policy {
 	p := health.DefaultPolicy()
 	p.Threshold = o.FailureThreshold
-	p.MaxReportAge = o.WitnessRefresh + 3*o.ProbeInterval
+	p.MaxReportAge = o.WitnessRefresh + 3*o.RoundInterval
+	p.MinUnreachable = o.MinUnreachable
 	return p
 }
 

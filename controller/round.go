@@ -2,9 +2,7 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"sort"
-	"sync"
 
 	"github.com/volfailover/volfailover/health"
 	"github.com/volfailover/volfailover/state"
@@ -16,8 +14,8 @@ const (
 	TagFailoverID = "volfailover:failover-id"
 )
 
-// reconcile is one leader round: read the world once, probe the owners,
-// judge them, plan, apply. Reports of the term's goroutines are taken in
+// reconcile is one leader round: read the world once, take in what the
+// leader's probes of the owners found, judge them, plan, apply. Reports of the term's goroutines are taken in
 // before the read, so the plan never resumes a move from a stale copy.
 func (l *leader) reconcile(ctx context.Context) error {
 	l.t.drain()
@@ -30,7 +28,7 @@ func (l *leader) reconcile(ctx context.Context) error {
 		l.t.lastOwners = s.prevOwners
 	}
 	s.owners = ownersOf(s, l.t.lastOwners)
-	probes := l.probe(ctx, s.owners)
+	probes := l.probes.view(ctx, s.owners)
 	assess(l.t, s, probes, l.c.policy, l.c.o.InstanceID)
 	l.c.setVerdicts(l.t.verdicts)
 	l.observe(s)
@@ -40,36 +38,6 @@ func (l *leader) reconcile(ctx context.Context) error {
 		l.c.m.lastRound.Set(float64(l.c.clk.Now().Unix()))
 	}
 	return err
-}
-
-// probe runs the leader's own probe of every owner, all at once.
-func (l *leader) probe(ctx context.Context, owners map[string]state.Owner) map[string]probeResult {
-	out := make(map[string]probeResult, len(owners))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, o := range owners {
-		if o.PrivateIP == "" {
-			err := fmt.Errorf("no private IP known for %s", o.Instance)
-			out[o.Instance] = probeResult{pg: err, agent: err}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var r probeResult
-			if l.c.o.leaderProbe != nil {
-				err := l.c.o.leaderProbe(o)
-				r = probeResult{pg: err, agent: err}
-			} else {
-				r = l.c.probeOwner(ctx, o, o.HealthURL)
-			}
-			mu.Lock()
-			out[o.Instance] = r
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return out
 }
 
 // observe publishes one round's view: the metrics and the per-volume view of /v1/status.

@@ -524,7 +524,7 @@ func (w *worker) hookOutcome(ctx context.Context) string {
 	if h, err := c.keys.ParseHost(hosts.Kvs[0]); err != nil || !h.PrimaryHook {
 		return ""
 	}
-	wctx, cancel := context.WithTimeout(ctx, c.o.OnPrimaryChangeTimeout+2*c.o.ProbeInterval)
+	wctx, cancel := context.WithTimeout(ctx, c.o.OnPrimaryChangeTimeout+2*c.o.RoundInterval)
 	defer cancel()
 	for {
 		resp, err := c.cli.Get(wctx, c.keys.VolumeHook(r.Volume))
@@ -602,4 +602,4 @@ func (c *Controller) unitName(volume string) string { return fmt.Sprintf(c.o.Uni
 // templateName is the fleet template the unit is instantiated from: postgres@.service.
 func (c *Controller) templateName() string { return strings.Replace(c.o.UnitTemplate, "%s", "", 1) }
 
-func (c *Controller) pollInterval() time.Duration { return min(c.o.ProbeInterval, time.Second) }
+func (c *Controller) pollInterval() time.Duration { return min(c.o.RoundInterval, time.Second) }

@@ -14,8 +14,9 @@ import (
 // confirmations) report back over reports instead of touching it. That is why
 // it needs no lock.
 type term struct {
-	// failures counts each owner's consecutive failed probe rounds.
-	failures map[string]int
+	// probes is what the leader's probes found of each owner, as of the
+	// latest round.
+	probes map[string]probeRun
 	// seen holds owners seen registered during this term: only then is a
 	// missing registration evidence of anything.
 	seen map[string]bool
@@ -66,7 +67,7 @@ type term struct {
 
 func newTerm(witnesses int) *term {
 	return &term{
-		failures:     map[string]int{},
+		probes:       map[string]probeRun{},
 		seen:         map[string]bool{},
 		verdicts:     map[string]health.Result{},
 		impaired:     map[string]int{},

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
@@ -26,11 +27,13 @@ type witness struct {
 	hosts  map[string]state.Host
 
 	written map[string]state.Report // owner → last report written
+	since   map[string]time.Time    // owner → start of its current run of failed probes
 	cache   *witnessCache           // owner → witnesses, until the AZ's live hosts change
 }
 
 func newWitness(c *Controller, sess *concurrency.Session) *witness {
-	return &witness{c: c, sess: sess, hosts: map[string]state.Host{}, written: map[string]state.Report{}, cache: newWitnessCache(c.o.Witnesses)}
+	return &witness{c: c, sess: sess, hosts: map[string]state.Host{}, written: map[string]state.Report{}, since: map[string]time.Time{},
+		cache: newWitnessCache(c.o.Witnesses)}
 }
 
 func (w *witness) run(ctx context.Context) {
@@ -64,7 +67,7 @@ func (w *witness) follow(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-w.c.clk.After(w.c.o.ProbeInterval):
+			case <-w.c.clk.After(w.c.o.RoundInterval):
 			}
 			continue
 		}
@@ -130,6 +133,8 @@ func (w *witness) watch(ctx context.Context, rev int64) {
 }
 
 // round probes every owner this instance witnesses and publishes what changed.
+// A report's time is when its probe began, and an unreachable one says since
+// when the probes have failed without a break, so it proves how long.
 func (w *witness) round(ctx context.Context) {
 	jobs := w.jobs()
 	results := make([]state.Report, len(jobs))
@@ -138,8 +143,9 @@ func (w *witness) round(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			began := w.c.clk.Now().UTC()
 			err := w.c.timeProbe(labelWitness, func() error { return w.c.probeOwner(ctx, j.owner, j.url).err() })
-			results[i] = state.Report{Owner: j.owner.Instance, Witness: w.c.o.InstanceID, Reachable: err == nil, At: w.c.clk.Now().UTC()}
+			results[i] = state.Report{Owner: j.owner.Instance, Witness: w.c.o.InstanceID, Reachable: err == nil, At: began}
 			if err != nil {
 				results[i].Detail = err.Error()
 			}
@@ -148,6 +154,23 @@ func (w *witness) round(ctx context.Context) {
 	wg.Wait()
 	if ctx.Err() != nil {
 		return
+	}
+	probed := map[string]bool{}
+	for i, r := range results {
+		probed[r.Owner] = true
+		if r.Reachable {
+			delete(w.since, r.Owner)
+			continue
+		}
+		if _, ok := w.since[r.Owner]; !ok {
+			w.since[r.Owner] = r.At
+		}
+		results[i].Since = w.since[r.Owner]
+	}
+	for owner := range w.since {
+		if !probed[owner] {
+			delete(w.since, owner)
+		}
 	}
 	w.publish(ctx, results)
 }
@@ -183,13 +206,16 @@ func (w *witness) jobs() []witnessJob {
 }
 
 // publish writes the reports that changed (or are due for a refresh) and
-// withdraws those of owners this instance no longer witnesses.
+// withdraws those of owners this instance no longer witnesses. A report is
+// pushed at once when the owner's reachability flips and when its failures
+// first last the policy's minimum, the moment the report can count; the
+// leader watches for those. The refresh keeps an unchanged report fresh.
 func (w *witness) publish(ctx context.Context, results []state.Report) {
 	keep := map[string]bool{}
 	for _, r := range results {
 		keep[r.Owner] = true
 		prev, ok := w.written[r.Owner]
-		if ok && prev.Reachable == r.Reachable && r.At.Sub(prev.At) < w.c.o.WitnessRefresh {
+		if ok && prev.Reachable == r.Reachable && !w.crossed(prev, r) && r.At.Sub(prev.At) < w.c.o.WitnessRefresh {
 			continue
 		}
 		b, _ := json.Marshal(r)
@@ -212,6 +238,13 @@ func (w *witness) publish(ctx context.Context, results []state.Report) {
 		}
 		delete(w.written, owner)
 	}
+}
+
+// crossed says whether r is the first report of its run of failures to last
+// the policy's minimum unreachable time, after prev did not.
+func (w *witness) crossed(prev, r state.Report) bool {
+	least := w.c.policy.MinUnreachable
+	return !r.Reachable && r.At.Sub(r.Since) >= least && (prev.Reachable || !prev.Since.Equal(r.Since) || prev.At.Sub(prev.Since) < least)
 }
 
 // probeResult is one probe of an owner host: its Postgres and its agent.

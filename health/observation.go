@@ -22,9 +22,12 @@ type Observation struct {
 	// included, showed a status check impaired (0 when this one does not).
 	ImpairedReadings int
 
-	// ProbeFailures is the number of consecutive probe rounds of the owner that failed,
+	// ProbeFailures is the number of consecutive probes of the owner that failed,
 	// counted by the leader.
 	ProbeFailures int
+	// UnreachableFor is the span of those failures: from the start of the first failed
+	// probe to the start of the latest one (zero with no failure).
+	UnreachableFor time.Duration
 
 	// Registered is true when the owner registered in the registry at some point during
 	// this leadership; only then is a missing registration key evidence.
@@ -61,6 +64,10 @@ type WitnessReport struct {
 	Reachable bool
 	// At is when the witness probed.
 	At time.Time
+	// Since is when the witness's current run of failed probes began (zero when the
+	// owner is reachable, or for a report of an agent that does not say). The report
+	// proves the owner unreachable from Since to At, and no longer.
+	Since time.Time
 	// Detail is the witness's probe error, if any.
 	Detail string
 }
@@ -74,6 +81,9 @@ func (o Observation) Validate() error {
 	if o.ImpairedReadings < 0 {
 		errs = append(errs, fmt.Errorf("impaired readings: must not be negative, got %d", o.ImpairedReadings))
 	}
+	if o.UnreachableFor < 0 {
+		errs = append(errs, fmt.Errorf("unreachable for: must not be negative, got %s", o.UnreachableFor))
+	}
 	if o.WitnessesAssigned < 0 {
 		errs = append(errs, fmt.Errorf("witnesses assigned: must not be negative, got %d", o.WitnessesAssigned))
 	}
@@ -83,6 +93,9 @@ func (o Observation) Validate() error {
 		}
 		if r.At.IsZero() {
 			errs = append(errs, fmt.Errorf("reports[%d].at: must be set (witness %q)", i, r.Witness))
+		}
+		if !r.Since.IsZero() && r.Since.After(r.At) {
+			errs = append(errs, fmt.Errorf("reports[%d].since: %s is after at %s (witness %q)", i, r.Since.Format(time.RFC3339Nano), r.At.Format(time.RFC3339Nano), r.Witness))
 		}
 	}
 	return errors.Join(errs...)

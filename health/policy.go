@@ -20,6 +20,13 @@ const (
 	// DefaultMaxReportAge is how old a witness report may be and still count: five probe
 	// intervals at the 1 s default, so one slow round does not discard a witness.
 	DefaultMaxReportAge = 5 * time.Second
+	// DefaultMinUnreachable is how long the owner must have been unreachable, by the
+	// leader's probes and by each agreeing witness's, before probes can declare it dead.
+	// A whole-host network blip of up to 2 s must not move a volume: during one the
+	// failed probes start within the blip, so their span stays under 2 s; the extra
+	// half second covers the scheduling of a probe's start on a loaded host. A dead
+	// host is then declared dead about this long after its first failed probe.
+	DefaultMinUnreachable = 2500 * time.Millisecond
 )
 
 // Policy turns an Observation into a Verdict. It is pure: the same inputs always give
@@ -39,11 +46,17 @@ type Policy struct {
 	// unreachable, given the number of witnesses. It can only make the rule stricter:
 	// fewer than a strict majority never counts. Nil means a strict majority.
 	WitnessQuorum func(total int) int
+	// MinUnreachable is how long the probes must have failed without a break before they
+	// count: the leader's own (Observation.UnreachableFor) and each witness's (a report's
+	// At less its Since). EC2 reporting the owner stopped or terminated does not wait for
+	// it: the cloud is authoritative. Zero or more; default 2.5 s.
+	MinUnreachable time.Duration
 }
 
 // DefaultPolicy returns the policy with the defaults above.
 func DefaultPolicy() Policy {
-	return Policy{Threshold: DefaultThreshold, MaxReportAge: DefaultMaxReportAge, ImpairedReadings: DefaultImpairedReadings}
+	return Policy{Threshold: DefaultThreshold, MaxReportAge: DefaultMaxReportAge, ImpairedReadings: DefaultImpairedReadings,
+		MinUnreachable: DefaultMinUnreachable}
 }
 
 // Validate rejects a policy that could not decide safely, naming the field.
@@ -57,6 +70,9 @@ func (p Policy) Validate() error {
 	}
 	if p.MaxReportAge <= 0 {
 		errs = append(errs, fmt.Errorf("max report age: must be positive, got %s", p.MaxReportAge))
+	}
+	if p.MinUnreachable < 0 {
+		errs = append(errs, fmt.Errorf("min unreachable: must not be negative, got %s", p.MinUnreachable))
 	}
 	return errors.Join(errs...)
 }
@@ -76,15 +92,15 @@ func (p Policy) quorum(total int) int {
 //
 // The owner is dead when EC2 says its instance is stopping, stopped, shutting down or
 // terminated, or a status check is impaired; or when the leader's probes have failed
-// Threshold consecutive rounds and an independent witness agrees (its registration lease
-// expired, fleet no longer lists its machine, or a majority of its witnesses have fresh
-// reports saying unreachable). Anything less that is not all good is suspect. An invalid
+// Threshold consecutive rounds over at least MinUnreachable and an independent witness
+// agrees (its registration lease expired, fleet no longer lists its machine, or a
+// majority of its witnesses have fresh reports saying unreachable for MinUnreachable). Anything less that is not all good is suspect. An invalid
 // policy or observation gives suspect, never dead; an unhealthy etcd makes any verdict
 // not actionable.
 func (p Policy) Decide(now time.Time, o Observation) Result {
 	st := ec2StateSignal(o)
 	ss := ec2StatusSignal(o, p.ImpairedReadings)
-	pr := probeSignal(o, p.Threshold)
+	pr := probeSignal(o, p.Threshold, p.MinUnreachable)
 	ls := leaseSignal(o)
 	fs := fleetSignal(o)
 	ws := witnessSignal(now, p, o)

@@ -44,8 +44,14 @@ func witnesses(assigned int, reports ...WitnessReport) func(*Observation) {
 	}
 }
 
+// down is a witness's report of the owner unreachable for the default minimum.
 func down(name string, at time.Time) WitnessReport {
-	return WitnessReport{Witness: name, Reachable: false, At: at, Detail: "connection refused"}
+	return downFor(name, at, DefaultMinUnreachable)
+}
+
+// downFor is a witness's report of the owner unreachable for span up to at.
+func downFor(name string, at time.Time, span time.Duration) WitnessReport {
+	return WitnessReport{Witness: name, Reachable: false, At: at, Since: at.Add(-span), Detail: "connection refused"}
 }
 
 func up(name string, at time.Time) WitnessReport {
@@ -62,6 +68,9 @@ func TestDecide(t *testing.T) {
 		bad        []string // sources that must be Bad; all others not listed in unknown must be OK
 		unknown    []string
 		reason     []string // substrings of Reason
+		// brief keeps UnreachableFor as obs set it; otherwise failed probes span the
+		// default minimum, so the older cases keep judging what they were written for.
+		brief bool
 	}{
 		{name: "all good", obs: func(*Observation) {}, verdict: VerdictAlive, reason: []string{"alive"}},
 
@@ -122,7 +131,7 @@ func TestDecide(t *testing.T) {
 
 		// Probes and threshold edges.
 		{name: "one failed round", obs: func(o *Observation) { o.ProbeFailures = 1 }, verdict: VerdictSuspect,
-			bad: []string{SourceProbe}, reason: []string{"failed 1 consecutive rounds (threshold 3)"}},
+			bad: []string{SourceProbe}, reason: []string{"failed 1 consecutive times over 2.5s (threshold 3, at least 2.5s)"}},
 		{name: "below threshold with every witness agreeing", obs: func(o *Observation) {
 			o.ProbeFailures = DefaultThreshold - 1
 			o.LeaseAlive, o.FleetPresent = false, false
@@ -145,17 +154,62 @@ func TestDecide(t *testing.T) {
 		// Each independent witness alone.
 		{name: "witness: lease expired alone", obs: func(o *Observation) { o.ProbeFailures = 3; o.LeaseAlive = false },
 			verdict: VerdictDead, actionable: true, bad: []string{SourceProbe, SourceLease},
-			reason: []string{"leader probes failed 3 consecutive rounds", "lease: registration lease expired"}},
+			reason: []string{"leader probes failed 3 consecutive times", "lease: registration lease expired"}},
 		{name: "witness: fleet absent alone", obs: func(o *Observation) { o.ProbeFailures = 3; o.FleetPresent = false },
 			verdict: VerdictDead, actionable: true, bad: []string{SourceProbe, SourceFleet}, reason: []string{"fleet no longer lists the machine"}},
 		{name: "witness: majority alone", obs: witnesses(3, down("i-w1", freshAt), down("i-w2", freshAt), up("i-w3", freshAt)),
 			verdict: VerdictDead, actionable: true, bad: []string{SourceProbe, SourceWitnesses},
-			reason: []string{"2 of 3 witnesses report unreachable, 2 needed", "i-w1 (connection refused)"}},
+			reason: []string{"2 of 3 witnesses report unreachable for 2.5s, 2 needed", "i-w1 (connection refused)"}},
 		{name: "all three witnesses agree", obs: func(o *Observation) {
 			o.ProbeFailures = 3
 			o.LeaseAlive, o.FleetPresent = false, false
 			o.Reports = []WitnessReport{down("i-w1", freshAt), down("i-w2", freshAt), down("i-w3", freshAt)}
 		}, verdict: VerdictDead, actionable: true, bad: []string{SourceProbe, SourceLease, SourceFleet, SourceWitnesses}},
+
+		// Minimum unreachable time: a short blip fails many sub-second probes, and every
+		// witness sees it too, but not for long.
+		{name: "2 s blip: ten failed probes over 2 s, lease expired and every witness agreeing", brief: true, obs: func(o *Observation) {
+			o.ProbeFailures, o.UnreachableFor = 10, 2*time.Second
+			o.LeaseAlive, o.FleetPresent = false, false
+			o.Reports = []WitnessReport{downFor("i-w1", freshAt, 2*time.Second), downFor("i-w2", freshAt, 2*time.Second), downFor("i-w3", freshAt, 2*time.Second)}
+		}, verdict: VerdictSuspect, bad: []string{SourceProbe, SourceLease, SourceFleet, SourceWitnesses},
+			reason: []string{"failed 10 consecutive times over 2s (threshold 3, at least 2.5s)", "unreachable for less 3"}},
+		{name: "unreachable just under the minimum", brief: true, obs: func(o *Observation) {
+			o.ProbeFailures, o.UnreachableFor = 10, DefaultMinUnreachable-time.Millisecond
+			o.LeaseAlive = false
+		}, verdict: VerdictSuspect, bad: []string{SourceProbe, SourceLease}},
+		{name: "dead host: unreachable for exactly the minimum, two witnesses for as long", brief: true, obs: func(o *Observation) {
+			o.ProbeFailures, o.UnreachableFor = 11, DefaultMinUnreachable
+			o.Reports = []WitnessReport{down("i-w1", freshAt), down("i-w2", freshAt), up("i-w3", freshAt.Add(-3*time.Second))}
+		}, verdict: VerdictDead, actionable: true, bad: []string{SourceProbe, SourceWitnesses}},
+		{name: "witnesses unreachable for less than the minimum do not agree", obs: witnesses(3,
+			downFor("i-w1", freshAt, time.Second), downFor("i-w2", freshAt, DefaultMinUnreachable-time.Millisecond), down("i-w3", freshAt)),
+			verdict: VerdictSuspect, bad: []string{SourceProbe, SourceWitnesses},
+			reason: []string{"1 of 3 witnesses report unreachable for 2.5s, 2 needed", "unreachable for less 2"}},
+		{name: "witness report without since (an older agent) does not agree", obs: witnesses(3,
+			WitnessReport{Witness: "i-w1", At: freshAt}, WitnessReport{Witness: "i-w2", At: freshAt}),
+			verdict: VerdictSuspect, bad: []string{SourceProbe, SourceWitnesses}, reason: []string{"unreachable for less 2"}},
+		{name: "witnesses unreachable briefly, probes fine", obs: func(o *Observation) {
+			o.Reports = []WitnessReport{downFor("i-w1", freshAt, time.Second), downFor("i-w2", freshAt, time.Second), up("i-w3", freshAt)}
+		}, verdict: VerdictSuspect, bad: []string{SourceWitnesses}},
+		{name: "min unreachable 0: the threshold alone", policy: func(p *Policy) { p.MinUnreachable = 0 }, brief: true,
+			obs: witnesses(3, downFor("i-w1", freshAt, 0), downFor("i-w2", freshAt, 0)), verdict: VerdictDead, actionable: true,
+			bad: []string{SourceProbe, SourceWitnesses}},
+		{name: "min unreachable 5s: 2.5s is not enough", policy: func(p *Policy) { p.MinUnreachable = 5 * time.Second },
+			obs: witnesses(3, down("i-w1", freshAt), down("i-w2", freshAt)), verdict: VerdictSuspect,
+			bad: []string{SourceProbe, SourceWitnesses}, reason: []string{"at least 5s"}},
+
+		// EC2 is authoritative: a stopped or terminated owner is dead at once, before the
+		// probes have failed for long or at all.
+		{name: "ec2 stopped, one failed probe 250ms in", brief: true, obs: func(o *Observation) {
+			o.EC2State, o.ProbeFailures, o.UnreachableFor = "stopped", 1, 250*time.Millisecond
+		}, verdict: VerdictDead, actionable: true, bad: []string{SourceEC2State, SourceProbe}, reason: []string{"dead: ec2-state: instance stopped"}},
+		{name: "ec2 terminated, probes still answered", obs: func(o *Observation) { o.EC2State = "terminated" },
+			verdict: VerdictDead, actionable: true, bad: []string{SourceEC2State}, reason: []string{"dead: ec2-state: instance terminated"}},
+		{name: "ec2 stopped, witnesses unreachable briefly", obs: func(o *Observation) {
+			o.EC2State = "stopped"
+			o.Reports = []WitnessReport{downFor("i-w1", freshAt, 100*time.Millisecond), up("i-w2", freshAt), up("i-w3", freshAt)}
+		}, verdict: VerdictDead, actionable: true, bad: []string{SourceEC2State, SourceWitnesses}},
 
 		// A bad independent signal without failed probes is only suspect.
 		{name: "lease expired, probes fine", obs: func(o *Observation) { o.LeaseAlive = false }, verdict: VerdictSuspect,
@@ -188,7 +242,7 @@ func TestDecide(t *testing.T) {
 		{name: "a witness counts once", obs: witnesses(3, down("i-w1", freshAt), down("i-w1", freshAt.Add(-time.Second)), up("i-w2", freshAt)),
 			verdict: VerdictSuspect, bad: []string{SourceProbe, SourceWitnesses}},
 		{name: "stray reporters do not shrink the majority", obs: witnesses(1, down("i-w1", freshAt), up("i-w2", freshAt), up("i-w3", freshAt)),
-			verdict: VerdictSuspect, bad: []string{SourceProbe, SourceWitnesses}, reason: []string{"1 of 3 witnesses report unreachable, 2 needed"}},
+			verdict: VerdictSuspect, bad: []string{SourceProbe, SourceWitnesses}, reason: []string{"1 of 3 witnesses report unreachable for 2.5s, 2 needed"}},
 		{name: "no witnesses assigned", obs: witnesses(0), verdict: VerdictSuspect,
 			bad: []string{SourceProbe}, unknown: []string{SourceWitnesses}, reason: []string{"no independent witness agrees"}},
 		{name: "assigned witnesses silent", obs: witnesses(3), verdict: VerdictSuspect,
@@ -210,7 +264,7 @@ func TestDecide(t *testing.T) {
 		{name: "3 witnesses: 2 unreachable, 1 silent", obs: witnesses(3, down("i-w1", freshAt), down("i-w2", freshAt)),
 			verdict: VerdictDead, actionable: true, bad: []string{SourceProbe, SourceWitnesses}},
 		{name: "4 witnesses: 2 unreachable is a tie", obs: witnesses(4, down("i-w1", freshAt), down("i-w2", freshAt), up("i-w3", freshAt), up("i-w4", freshAt)),
-			verdict: VerdictSuspect, bad: []string{SourceProbe, SourceWitnesses}, reason: []string{"2 of 4 witnesses report unreachable, 3 needed"}},
+			verdict: VerdictSuspect, bad: []string{SourceProbe, SourceWitnesses}, reason: []string{"2 of 4 witnesses report unreachable for 2.5s, 3 needed"}},
 		{name: "4 witnesses: 3 unreachable", obs: witnesses(4, down("i-w1", freshAt), down("i-w2", freshAt), down("i-w3", freshAt), up("i-w4", freshAt)),
 			verdict: VerdictDead, actionable: true, bad: []string{SourceProbe, SourceWitnesses}},
 		{name: "4 witnesses: 3 unreachable, one of them stale", obs: witnesses(4, down("i-w1", freshAt), down("i-w2", freshAt), down("i-w3", staleAt), up("i-w4", freshAt)),
@@ -250,6 +304,15 @@ func TestDecide(t *testing.T) {
 			verdict: VerdictSuspect, reason: []string{"reports[2].at: must be set"}},
 		{name: "negative witnesses assigned", obs: func(o *Observation) { o.WitnessesAssigned = -3 },
 			verdict: VerdictSuspect, reason: []string{"witnesses assigned: must not be negative, got -3"}},
+		{name: "negative min unreachable with ec2 stopped", policy: func(p *Policy) { p.MinUnreachable = -time.Second },
+			obs: func(o *Observation) { o.EC2State = "stopped" }, verdict: VerdictSuspect, bad: []string{SourceEC2State},
+			reason: []string{"min unreachable: must not be negative, got -1s"}},
+		{name: "negative unreachable span", brief: true, obs: func(o *Observation) { o.ProbeFailures, o.UnreachableFor = 3, -time.Second; o.LeaseAlive = false },
+			verdict: VerdictSuspect, bad: []string{SourceProbe, SourceLease}, reason: []string{"unreachable for: must not be negative, got -1s"}},
+		{name: "report since after its time", obs: func(o *Observation) {
+			o.ProbeFailures = 3
+			o.Reports = []WitnessReport{down("i-w1", freshAt), down("i-w2", freshAt), {Witness: "i-w3", At: freshAt, Since: freshAt.Add(time.Second)}}
+		}, verdict: VerdictSuspect, bad: []string{SourceProbe, SourceWitnesses}, reason: []string{"reports[2].since:", "is after at"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -259,6 +322,9 @@ func TestDecide(t *testing.T) {
 			}
 			o := healthyObservation()
 			tc.obs(&o)
+			if o.ProbeFailures > 0 && !tc.brief {
+				o.UnreachableFor = DefaultMinUnreachable
+			}
 			got := p.Decide(decideNow, o)
 
 			require.Equal(t, tc.verdict, got.Verdict, "verdict; reason %q", got.Reason)
@@ -336,6 +402,9 @@ func TestPolicyValidate(t *testing.T) {
 		{name: "impaired readings 0", p: Policy{Threshold: 1, MaxReportAge: time.Millisecond}, want: []string{"impaired readings: must be at least 1, got 0"}},
 		{name: "zero", p: Policy{}, want: []string{"threshold: must be at least 1, got 0", "max report age: must be positive, got 0s"}},
 		{name: "negative", p: Policy{Threshold: -2, MaxReportAge: -time.Second}, want: []string{"got -2", "got -1s"}},
+		{name: "min unreachable 0", p: Policy{Threshold: 1, MaxReportAge: time.Second, ImpairedReadings: 1}},
+		{name: "negative min unreachable", p: Policy{Threshold: 1, MaxReportAge: time.Second, ImpairedReadings: 1, MinUnreachable: -time.Millisecond},
+			want: []string{"min unreachable: must not be negative, got -1ms"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -72,7 +72,10 @@ func ec2StatusSignal(o Observation, readings int) assessed {
 	return assessed{Signal: s}
 }
 
-func probeSignal(o Observation, threshold int) assessed {
+// probeSignal is decisive when the leader's probes failed threshold times in a row
+// and over at least minUnreachable: a short blip fails many sub-second probes, but
+// not for long.
+func probeSignal(o Observation, threshold int, minUnreachable time.Duration) assessed {
 	s := Signal{Source: SourceProbe}
 	switch {
 	case o.ProbeFailures < 0:
@@ -80,8 +83,9 @@ func probeSignal(o Observation, threshold int) assessed {
 	case o.ProbeFailures == 0:
 		s.OK, s.Detail = true, "leader probes succeeding"
 	default:
-		s.Detail = fmt.Sprintf("leader probes failed %d consecutive rounds (threshold %d)", o.ProbeFailures, threshold)
-		return assessed{Signal: s, decisive: threshold >= 1 && o.ProbeFailures >= threshold}
+		s.Detail = fmt.Sprintf("leader probes failed %d consecutive times over %s (threshold %d, at least %s)",
+			o.ProbeFailures, o.UnreachableFor.Round(time.Millisecond), threshold, minUnreachable)
+		return assessed{Signal: s, decisive: threshold >= 1 && o.ProbeFailures >= threshold && o.UnreachableFor >= minUnreachable}
 	}
 	return assessed{Signal: s}
 }
@@ -117,8 +121,10 @@ func fleetSignal(o Observation) assessed {
 }
 
 // witnessSignal counts the newest report of each witness if it is fresh: its time within
-// MaxReportAge of now, either way. The denominator is the number of witnesses assigned,
-// or of distinct reporters if more reported, so stray reports cannot shrink a majority.
+// MaxReportAge of now, either way. An unreachable report agrees only once it covers
+// MinUnreachable (At less Since): a witness's single failed probe during a blip is not a
+// death. The denominator is the number of witnesses assigned, or of distinct reporters
+// if more reported, so stray reports cannot shrink a majority.
 func witnessSignal(now time.Time, p Policy, o Observation) assessed {
 	s := Signal{Source: SourceWitnesses}
 	newest := make(map[string]WitnessReport, len(o.Reports))
@@ -137,7 +143,7 @@ func witnessSignal(now time.Time, p Policy, o Observation) assessed {
 	sort.Strings(names)
 
 	total := max(o.WitnessesAssigned, len(newest))
-	var fresh, stale int
+	var fresh, stale, brief int
 	var down []string
 	for _, n := range names {
 		r := newest[n]
@@ -153,17 +159,22 @@ func witnessSignal(now time.Time, p Policy, o Observation) assessed {
 		if s.Since.IsZero() || r.At.Before(s.Since) {
 			s.Since = r.At
 		}
-		if !r.Reachable {
-			d := n
-			if r.Detail != "" {
-				d += " (" + r.Detail + ")"
-			}
-			down = append(down, d)
+		if r.Reachable {
+			continue
 		}
+		if span := r.At.Sub(r.Since); r.Since.IsZero() || span < p.MinUnreachable {
+			brief++
+			continue
+		}
+		d := n
+		if r.Detail != "" {
+			d += " (" + r.Detail + ")"
+		}
+		down = append(down, d)
 	}
 	need := p.quorum(total)
-	s.Detail = fmt.Sprintf("%d of %d witnesses report unreachable, %d needed (fresh %d, stale ignored %d)",
-		len(down), total, need, fresh, stale)
+	s.Detail = fmt.Sprintf("%d of %d witnesses report unreachable for %s, %d needed (fresh %d, stale ignored %d, unreachable for less %d)",
+		len(down), total, p.MinUnreachable, need, fresh, stale, brief)
 	if len(down) > 0 {
 		s.Detail += ": " + strings.Join(down, ", ")
 	}
@@ -172,6 +183,8 @@ func witnessSignal(now time.Time, p Policy, o Observation) assessed {
 		s.Unknown, s.Detail = true, "no witnesses assigned"
 	case len(down) > 0:
 		return assessed{Signal: s, decisive: len(down) >= need}
+	case brief > 0:
+		// Unreachable, not yet for long: against the owner, not yet decisive.
 	case fresh == 0:
 		s.Unknown = true
 	default:

@@ -48,7 +48,10 @@ type Report struct {
 	Witness   string    `json:"witness"`
 	Reachable bool      `json:"reachable"`
 	At        time.Time `json:"at"`
-	Detail    string    `json:"detail,omitempty"`
+	// Since is when the witness's current run of failed probes began; zero while the
+	// owner is reachable. An unreachable report proves the owner down from Since to At.
+	Since  time.Time `json:"since,omitzero"`
+	Detail string    `json:"detail,omitempty"`
 }
 
 // ParseReport decodes one witness report and checks that it names the owner
@@ -65,6 +68,10 @@ func (k Keys) ParseReport(kv *mvccpb.KeyValue) (Report, error) {
 	}
 	if r.Owner != owner || r.Witness != witness {
 		return r, fmt.Errorf("witness report %s: names owner %q witness %q", kv.Key, r.Owner, r.Witness)
+	}
+	if !r.Since.IsZero() && (r.Reachable || r.Since.After(r.At)) {
+		return r, fmt.Errorf("witness report %s: since %s with reachable %t at %s: a run of failures must end at or before the report",
+			kv.Key, r.Since.Format(time.RFC3339Nano), r.Reachable, r.At.Format(time.RFC3339Nano))
 	}
 	return r, nil
 }

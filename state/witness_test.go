@@ -46,6 +46,9 @@ func TestParseReport(t *testing.T) {
 	r, err := k.ParseReport(kv(k.WitnessReport(owner, wit), `{"owner":"i-0aaaaaaaaaaaaaaa1","witness":"i-0bbbbbbbbbbbbbbb2","reachable":false,"at":"2026-03-01T12:00:00Z","detail":"refused"}`))
 	require.NoError(t, err)
 	require.Equal(t, Report{Owner: owner, Witness: wit, At: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Detail: "refused"}, r)
+	r, err = k.ParseReport(kv(k.WitnessReport(owner, wit), `{"owner":"i-0aaaaaaaaaaaaaaa1","witness":"i-0bbbbbbbbbbbbbbb2","reachable":false,"at":"2026-03-01T12:00:00Z","since":"2026-03-01T11:59:57.5Z"}`))
+	require.NoError(t, err)
+	require.Equal(t, 2500*time.Millisecond, r.At.Sub(r.Since), "an unreachable report proves its span")
 
 	for _, tt := range []struct{ name, key, value, wantErr string }{
 		{"key outside the witness prefix", "/vf/hosts/" + owner, `{}`, `witness report: key "/vf/hosts/i-0aaaaaaaaaaaaaaa1" is not under "/vf/witness/"`},
@@ -53,6 +56,10 @@ func TestParseReport(t *testing.T) {
 		{"not JSON", k.WitnessReport(owner, wit), `{`, "witness report /vf/witness/i-0aaaaaaaaaaaaaaa1/i-0bbbbbbbbbbbbbbb2: unexpected end of JSON input"},
 		{"names another owner", k.WitnessReport(owner, wit), `{"owner":"i-0ccccccccccccccc3","witness":"i-0bbbbbbbbbbbbbbb2","reachable":true,"at":"2026-03-01T12:00:00Z"}`,
 			`names owner "i-0ccccccccccccccc3" witness "i-0bbbbbbbbbbbbbbb2"`},
+		{"since after at", k.WitnessReport(owner, wit), `{"owner":"i-0aaaaaaaaaaaaaaa1","witness":"i-0bbbbbbbbbbbbbbb2","reachable":false,"at":"2026-03-01T12:00:00Z","since":"2026-03-01T12:00:01Z"}`,
+			"since 2026-03-01T12:00:01Z with reachable false at 2026-03-01T12:00:00Z"},
+		{"since on a reachable report", k.WitnessReport(owner, wit), `{"owner":"i-0aaaaaaaaaaaaaaa1","witness":"i-0bbbbbbbbbbbbbbb2","reachable":true,"at":"2026-03-01T12:00:00Z","since":"2026-03-01T11:59:59Z"}`,
+			"with reachable true"},
 		{"names another witness", k.WitnessReport(owner, wit), `{"owner":"i-0aaaaaaaaaaaaaaa1","witness":"i-0ccccccccccccccc3","reachable":true,"at":"2026-03-01T12:00:00Z"}`,
 			`names owner "i-0aaaaaaaaaaaaaaa1" witness "i-0ccccccccccccccc3"`},
 	} {

@@ -73,7 +73,7 @@ func TestRunServesStatusAndMetrics(t *testing.T) {
 		"--aws-region", "us-east-1", "--machine-id", mid,
 		"--etcd-endpoints", testEtcd, "--key-prefix", "/runagent", "--ec2-endpoint", es.URL, "--fleet-endpoint", fsrv.URL,
 		"--listen-address", listen, "--webhook-url", hook.URL, "--postgres-port", strconv.Itoa(freePort(t)),
-		"--session-ttl", "2s", "--probe-interval", "100ms", "--probe-timeout", "100ms", "--witness-refresh", "500ms",
+		"--session-ttl", "2s", "--round-interval", "200ms", "--probe-interval", "100ms", "--probe-timeout", "100ms", "--witness-refresh", "500ms",
 		"--log-level", "error"})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)

@@ -31,7 +31,10 @@ func TestRunRejectsBadOptionsNamingTheField(t *testing.T) {
 		field string
 	}{
 		{"ttl not whole seconds", []string{"--session-ttl", "1500ms"}, nil, "session-ttl"},
-		{"ttl below twice the probe interval", []string{"--session-ttl", "2s", "--probe-interval", "1s"}, nil, "session-ttl"},
+		{"ttl below twice the round interval", []string{"--session-ttl", "2s", "--round-interval", "1s"}, nil, "session-ttl"},
+		{"probe interval above the round interval", []string{"--probe-interval", "2s"}, nil, "probe-interval"},
+		{"min unreachable negative", []string{"--min-unreachable", "-1s"}, nil, "min-unreachable"},
+		{"min unreachable from env above a minute", nil, map[string]string{"VOLFAILOVER_MIN_UNREACHABLE": "2m"}, "min-unreachable"},
 		{"fence policy", []string{"--fence-policy", "yolo"}, nil, "fence-policy"},
 		{"threshold from env", nil, map[string]string{"VOLFAILOVER_FAILURE_THRESHOLD": "0"}, "failure-threshold"},
 		{"device", []string{"--device", "/dev/nvme0n1"}, nil, "device"},

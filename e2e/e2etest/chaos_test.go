@@ -26,7 +26,7 @@ import (
 // chaosFaults are the faults a chaos round picks from: the scenarios' faults.
 var chaosFaults = []string{
 	"kill-owner-running", "kill-owner-stopped", "kill-leader-process", "kill-peer",
-	"partition-owner", "partition-peer", "throttle-storm", "5xx-storm",
+	"partition-owner", "blip-owner", "partition-peer", "throttle-storm", "5xx-storm",
 	"attach-apply-then-fail", "leader-killed-mid-failover", "pause-during-crash", "switchover",
 	"cut-owner-link", "cut-etcd",
 	"etcd-kill-member", "etcd-partition-member", "etcd-move-leader", "etcd-stall-member",
@@ -89,8 +89,8 @@ func TestChaos(t *testing.T) {
 	rowsChecked = len(w.wr.Acked())
 	rep = w.checkHistory("the end of the chaos run")
 	t.Logf("chaos: %d rounds in %s, seed %d, %d acknowledged rows kept", rounds, dur, seed, len(w.wr.Acked()))
-	t.Logf("chaos: rounds by fault %v; %d cuts of a link to the healthy owner and %d cuts off etcd held past the threshold, none fenced it",
-		byFault, c.linkCuts, c.etcdCuts)
+	t.Logf("chaos: rounds by fault %v; %d cuts of a link to the healthy owner, %d cuts off etcd held past the threshold and %d blips of the owner, none fenced it",
+		byFault, c.linkCuts, c.etcdCuts, c.blips)
 }
 
 // chaos tracks what a run broke so each round can be repaired.
@@ -110,6 +110,8 @@ type chaos struct {
 	members map[string]string
 	// noStall is set once the sandbox says it cannot stall fsync.
 	noStall bool
+	// blips counts the blip-owner rounds that cut the owner off.
+	blips int
 }
 
 // avoid lists the hosts that must not serve the volume after this round.
@@ -204,6 +206,8 @@ func (c *chaos) inject(fault string) string {
 			return "killed owner " + c.killOwner(false) + " (partition unsupported)"
 		}
 		return "partitioned owner " + o
+	case "blip-owner":
+		return c.blipOwner()
 	case "partition-peer":
 		p := c.peer()
 		if !c.partition(p) {
@@ -354,6 +358,36 @@ func (c *chaos) repairEtcd() {
 	require.NoError(w.t, w.sb.WaitEtcdHealthy(ctx), "every etcd member healthy after the repair")
 }
 
+// shortBlip is the longest cut of the owner from everyone that must not move
+// its volume: a failover whose owner was down only that briefly is false.
+const shortBlip = 2 * time.Second
+
+// blipOwner cuts the owner off everyone for 0.5–2 s, heals it, and holds that
+// it keeps its volume. The false-failover count of the summary judges the
+// same on the history.
+func (c *chaos) blipOwner() string {
+	w := c.w
+	if c.noPartition {
+		return "no blip (partitions unsupported)"
+	}
+	owner := c.owner()
+	t0 := time.Now()
+	err := w.sb.PartitionHost(w.ctx, owner.Name)
+	if errors.Is(err, sandbox.ErrPartitionUnsupported) {
+		c.noPartition = true
+		w.t.Logf("chaos: partitions skipped: %v", err)
+		return "no blip (partitions unsupported)"
+	}
+	require.NoError(w.t, err, "blip: partition %s", owner.Name)
+	w.mon.CutOff(owner.InstanceID, t0)
+	d := time.Duration(500+c.rng.Intn(1500)) * time.Millisecond
+	w.hold(d, fmt.Sprintf("healthy owner %s not fenced during a %s blip", owner.Name, d), w.notFenced(owner, t0))
+	w.heal(owner.Name)
+	w.hold(quietAfter, fmt.Sprintf("healthy owner %s not fenced after a %s blip", owner.Name, d), w.notFenced(owner, t0))
+	c.blips++
+	return fmt.Sprintf("blip: owner %s cut off everyone for %s", owner.Name, d)
+}
+
 // cutEtcd cuts one host off etcd (everything else works) for longer than its
 // session's TTL, then heals it: the owner (its lease expires, but it serves
 // and every probe reaches it), the leader (it must stop acting once its
@@ -463,6 +497,26 @@ func (c *chaos) repair() {
 	require.NoError(w.t, w.sb.WaitControllers(w.ctx), "controllers healthy after the repair")
 }
 
+// printFalseFailovers prints the false failovers (owner healthy by the
+// harness's truth, or down only through a blip of shortBlip or less) beside
+// the failovers completed, as a rate.
+func (c *chaos) printFalseFailovers(b *strings.Builder, failovers int) {
+	falses, err := c.w.mon.FalseFailovers(shortBlip)
+	if err != nil {
+		fmt.Fprintf(b, "false failovers: not judged (%v)\n", err)
+		return
+	}
+	rate := "n/a"
+	if failovers > 0 {
+		rate = fmt.Sprintf("%.1f%%", 100*float64(len(falses))/float64(failovers))
+	}
+	fmt.Fprintf(b, "false failovers: %d of %d failovers completed (rate %s; owner healthy, or down only through a fault of %s or less)\n",
+		len(falses), failovers, rate, shortBlip)
+	for _, f := range falses {
+		fmt.Fprintf(b, "  %s %s of %s from %s: %s\n", f.At.Format("15:04:05.000"), f.ID, f.Volume, f.Owner, f.Why)
+	}
+}
+
 // printTable prints what a chaos run did and found (make chaos shows it; the
 // columns are described in docs/sandbox.md): the faults injected by kind, the
 // checks run by invariant, the moves completed, and every violation with the
@@ -513,6 +567,7 @@ func (c *chaos) printTable(seed int64, dur time.Duration, rounds int, byFault ma
 		}
 	}
 	fmt.Fprintf(&b, "\nmoves completed: %d failovers, %d switchovers\n", done[state.KindFailover], done[state.KindSwitchover])
+	c.printFalseFailovers(&b, done[state.KindFailover])
 
 	fmt.Fprintf(&b, "\nviolations (replay with make chaos SEED=%d)\n", seed)
 	n := 0

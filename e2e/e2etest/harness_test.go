@@ -35,7 +35,10 @@ import (
 // The instant profile's controller timing (e2e/sandbox/config.go).
 const (
 	sessionTTL    = 3 * time.Second
-	probeInterval = 500 * time.Millisecond
+	roundInterval = 500 * time.Millisecond
+	// minUnreachable is the controllers' default (health.DefaultMinUnreachable):
+	// how long failed probes must last before they count.
+	minUnreachable = 2500 * time.Millisecond
 	// failoverDeadline bounds a failover from the fault to Postgres answering.
 	failoverDeadline = 30 * time.Second
 	rowsTable        = "e2e_rows"

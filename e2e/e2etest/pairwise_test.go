@@ -21,21 +21,22 @@ import (
 
 // The controllers' verdict timing in the instant profile: the default
 // failure threshold, and how long a witness report counts
-// (controller/probes.go: witness refresh + 3 probe intervals).
+// (controller/probes.go: witness refresh + 3 round intervals).
 const (
 	failureThreshold = 3
-	witnessReportAge = time.Second + 3*probeInterval
+	witnessReportAge = time.Second + 3*roundInterval
 )
 
 // pairCutHold is how long a cut between the leader and a healthy owner is
-// held: three times what the leader's probes need to reach the threshold,
-// and then a witness report age more, so that every report from before the
-// cut has gone stale and the verdict has every chance to go wrong.
-const pairCutHold = 3*failureThreshold*probeInterval + witnessReportAge
+// held: twice what the leader's probes need to count (the minimum
+// unreachable time), and then a witness report age more, so that every
+// report from before the cut has gone stale and the verdict has every chance
+// to go wrong.
+const pairCutHold = 2*minUnreachable + witnessReportAge
 
 // quietAfter is how long a scenario keeps watching after a fault ends: a
 // verdict reached during the fault would have planned a move by then.
-const quietAfter = failureThreshold*probeInterval + witnessReportAge
+const quietAfter = 3*roundInterval + witnessReportAge
 
 // fenceCalls lists the EC2 calls since since that would fence or move the
 // volume away from instance: StopInstances of the instance, DetachVolume and
@@ -175,24 +176,29 @@ func (l *verdictLog) poll(w *world, leader sandbox.Host) (bool, string) {
 	if v.Verdict == health.VerdictDead {
 		return false, fmt.Sprintf("leader %s judged the owner dead: %s", leader.Name, v.Reason)
 	}
-	if v.Verdict == health.VerdictSuspect && probeFailures(v) >= failureThreshold {
+	if n, span := probeFailures(v); v.Verdict == health.VerdictSuspect && n >= failureThreshold && span >= minUnreachable {
 		l.suspect = v
 	}
 	return true, ""
 }
 
-// probeFailures reads the leader's consecutive failed probe rounds from the
-// probe signal's detail ("leader probes failed N consecutive rounds ...").
-func probeFailures(v controller.VolumeView) int {
+// probeFailures reads the leader's consecutive failed probes and their span
+// from the probe signal's detail ("leader probes failed N consecutive times
+// over D ...").
+func probeFailures(v controller.VolumeView) (int, time.Duration) {
 	for _, s := range v.Signals {
 		var n int
+		var span string
 		if s.Source == health.SourceProbe && !s.OK {
-			if _, err := fmt.Sscanf(s.Detail, "leader probes failed %d consecutive rounds", &n); err == nil {
-				return n
+			if _, err := fmt.Sscanf(s.Detail, "leader probes failed %d consecutive times over %s", &n, &span); err == nil {
+				d, err := time.ParseDuration(span)
+				if err == nil {
+					return n, d
+				}
 			}
 		}
 	}
-	return 0
+	return 0, 0
 }
 
 // Issue 11: in a two-host AZ the leader is the owner's only peer, so no
@@ -232,7 +238,7 @@ func TestLeaderAloneCannotReachOwner(t *testing.T) {
 	w.healPair("core2", "core1")
 	timings.add(t.Name(), "pair cut held", healed.Sub(t0))
 	t.Logf("leader verdicts during the cut: %v (%d status reads failed)", vl.seen, vl.errs)
-	require.NotEmpty(t, vl.suspect.Verdict, "the leader never judged the owner suspect with %d failed probe rounds: did the cut reach its probes? verdicts %v", failureThreshold, vl.seen)
+	require.NotEmpty(t, vl.suspect.Verdict, "the leader never judged the owner suspect with %d failed probes over %s: did the cut reach its probes? verdicts %v", failureThreshold, minUnreachable, vl.seen)
 	t.Logf("suspect verdict: %s", vl.suspect.Reason)
 	require.Contains(t, vl.suspect.Reason, "no independent witness agrees")
 	require.False(t, vl.suspect.SuspectSince.IsZero(), "a suspect owner has a suspect-since time")

@@ -256,3 +256,13 @@ func (m *Monitor) CheckHistory() (history.Report, error) {
 	}
 	return history.Check(h, m.o.History), nil
 }
+
+// FalseFailovers lists the automatic failovers so far whose owner was healthy
+// by the harness's truth, or down only through a fault of blip or less.
+func (m *Monitor) FalseFailovers(blip time.Duration) ([]history.FalseFailover, error) {
+	h, err := m.buildHistory(time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("history incomplete: %w", err)
+	}
+	return history.FalseFailovers(h, blip), nil
+}

@@ -11,7 +11,9 @@
 // Options: the end-to-end tests build one from a sandbox and call it at the
 // end of each scenario (and after each chaos round); the package's own tests
 // feed it crafted histories that break one rule each, which is the proof that
-// every check can fail.
+// every check can fail. FalseFailovers, on the same History, lists the
+// automatic failovers the truth does not justify (a healthy owner, or one
+// down only through a blip); the chaos run prints their rate.
 //
 // The checks judge what a controller *sent* and when, not what the world
 // allowed: ec2sim refuses a second attachment and the sandbox kills a

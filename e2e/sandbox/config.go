@@ -180,7 +180,7 @@ func (t FleetTiming) options(o fleetsim.Options) fleetsim.Options {
 type timing struct {
 	fleet FleetTiming
 	// controller settings passed as VOLFAILOVER_* variables
-	sessionTTL, probeInterval, probeTimeout, witnessRefresh time.Duration
+	sessionTTL, roundInterval, probeInterval, probeTimeout, witnessRefresh time.Duration
 }
 
 func profileTiming(p ec2sim.Profile) timing {
@@ -195,21 +195,23 @@ func profileTiming(p ec2sim.Profile) timing {
 				EngineWatchSleep: d.EngineWatchSleep, AgentWatchSleep: d.AgentWatchSleep,
 				StatePollInterval: d.StatePollInterval, StateRemovalDelay: d.StateRemovalDelay,
 			},
-			sessionTTL: 10 * time.Second, probeInterval: time.Second, probeTimeout: 800 * time.Millisecond,
-			witnessRefresh: 5 * time.Second,
+			sessionTTL: 10 * time.Second, roundInterval: time.Second, probeInterval: 250 * time.Millisecond,
+			probeTimeout: 200 * time.Millisecond, witnessRefresh: 5 * time.Second,
 		}
 	}
 	// Shortened on purpose, for quick tests: a faster fleet than any real
 	// one, but with the same shape (watch sleeps, timers, and /state gone a
 	// second after a stop is triggered, before the process may have exited).
+	// The probes and the minimum unreachable time are production's, so the
+	// short-fault scenarios judge the real rule.
 	return timing{
 		fleet: FleetTiming{
 			MachineTTL: 5 * time.Second, EngineInterval: time.Second, AgentInterval: time.Second,
 			EngineWatchSleep: 100 * time.Millisecond, AgentWatchSleep: 100 * time.Millisecond,
 			StatePollInterval: time.Second, StateRemovalDelay: time.Second,
 		},
-		sessionTTL: 3 * time.Second, probeInterval: 500 * time.Millisecond, probeTimeout: 400 * time.Millisecond,
-		witnessRefresh: time.Second,
+		sessionTTL: 3 * time.Second, roundInterval: 500 * time.Millisecond, probeInterval: 250 * time.Millisecond,
+		probeTimeout: 200 * time.Millisecond, witnessRefresh: time.Second,
 	}
 }
 

@@ -28,6 +28,7 @@ func (s *Sandbox) controllerEnv(h *host) []string {
 		"VOLFAILOVER_MACHINE_ID=" + h.MachineID,
 		fmt.Sprintf("VOLFAILOVER_LISTEN_ADDRESS=%s:%d", h.Addr, HealthPort),
 		"VOLFAILOVER_SESSION_TTL=" + seconds(t.sessionTTL),
+		"VOLFAILOVER_ROUND_INTERVAL=" + t.roundInterval.String(),
 		"VOLFAILOVER_PROBE_INTERVAL=" + t.probeInterval.String(),
 		"VOLFAILOVER_PROBE_TIMEOUT=" + t.probeTimeout.String(),
 		"VOLFAILOVER_WITNESS_REFRESH=" + t.witnessRefresh.String(),
