@@ -22,24 +22,9 @@ func runHostAction(ctx context.Context, cmd string, args []string, stdout, stder
 	if cmd == "kill-host" {
 		fs.BoolVar(&stopped, "stopped", false, "also stop the instance in EC2 (default: EC2 keeps it running)")
 	}
-	// accept the host name before or after the flags
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if name == "" && fs.NArg() == 1 {
-		name = fs.Arg(0)
-	} else if fs.NArg() != 0 || name == "" {
-		fmt.Fprintf(stderr, "usage: volfailover-sandbox %s NAME [flags]\n", cmd)
-		return 2
-	}
-	cli, err := client(*endpoint)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return 2
+	name, cli, code := namedTarget(fs, cmd, "NAME", args, endpoint, stderr)
+	if cli == nil {
+		return code
 	}
 	action := strings.TrimSuffix(cmd, "-host")
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -50,6 +35,32 @@ func runHostAction(ctx context.Context, cmd string, args []string, stdout, stder
 	}
 	fmt.Fprintf(stdout, "%s: %s done\n", name, action)
 	return 0
+}
+
+// namedTarget parses a command that names one target (a host or a member),
+// before or after its flags, and connects to the sandbox's control API. On a
+// usage or connection error it has said why on stderr and returns a nil
+// client and the exit code.
+func namedTarget(fs *flag.FlagSet, cmd, what string, args []string, endpoint *string, stderr io.Writer) (string, *sandbox.Client, int) {
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", nil, 2
+	}
+	if name == "" && fs.NArg() == 1 {
+		name = fs.Arg(0)
+	} else if fs.NArg() != 0 || name == "" {
+		fmt.Fprintf(stderr, "usage: volfailover-sandbox %s %s [flags]\n", cmd, what)
+		return "", nil, 2
+	}
+	cli, err := client(*endpoint)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return "", nil, 2
+	}
+	return name, cli, 0
 }
 
 // runMemberAction is kill-member, restart-member, partition-member,
@@ -63,23 +74,9 @@ func runMemberAction(ctx context.Context, cmd string, args []string, stdout, std
 	if cmd == "stall-member" {
 		fs.DurationVar(&delay, "delay", 500*time.Millisecond, "how long every fsync of the member's WAL waits")
 	}
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if name == "" && fs.NArg() == 1 {
-		name = fs.Arg(0)
-	} else if fs.NArg() != 0 || name == "" {
-		fmt.Fprintf(stderr, "usage: volfailover-sandbox %s MEMBER [flags]\n", cmd)
-		return 2
-	}
-	cli, err := client(*endpoint)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return 2
+	name, cli, code := namedTarget(fs, cmd, "MEMBER", args, endpoint, stderr)
+	if cli == nil {
+		return code
 	}
 	action := strings.TrimSuffix(cmd, "-member")
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
