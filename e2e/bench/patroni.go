@@ -230,21 +230,6 @@ func patroniVersion(ctx context.Context) (string, error) {
 // RunPatroni measures one Patroni row: a fresh two-node cluster at s, its
 // leader's host killed runs times.
 func RunPatroni(ctx context.Context, dir, label, basis string, s PatroniSettings, runs int, log zerolog.Logger) PeerRow {
-	row := PeerRow{Tool: "Patroni", Label: label, Settings: s.Settings(), Basis: basis}
-	v, err := patroniVersion(ctx)
-	if err != nil {
-		row.Error = err.Error()
-		return row
-	}
-	row.Version = v
-	c, err := startPatroni(ctx, dir, s, log)
-	if err != nil {
-		row.Error = "start: " + err.Error()
-		return row
-	}
-	defer c.close()
-	if err := measurePeer(ctx, c, &row, runs, log); err != nil {
-		row.Error = err.Error()
-	}
-	return row
+	return measureRow(ctx, PeerRow{Tool: "Patroni", Label: label, Settings: s.Settings(), Basis: basis}, patroniVersion,
+		func() (*patroniCluster, error) { return startPatroni(ctx, dir, s, log) }, runs, log)
 }

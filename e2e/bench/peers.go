@@ -166,6 +166,31 @@ type peerCluster interface {
 	hostOf(dsn string) string
 }
 
+// measureRow fills row: the tool's version, then a fresh cluster from start
+// with its primary's host killed runs times. What fails is said in the row,
+// so a peer that cannot run here still shows, with why.
+func measureRow[C interface {
+	peerCluster
+	close()
+}](ctx context.Context, row PeerRow, version func(context.Context) (string, error), start func() (C, error), runs int, log zerolog.Logger) PeerRow {
+	v, err := version(ctx)
+	if err != nil {
+		row.Error = err.Error()
+		return row
+	}
+	row.Version = v
+	c, err := start()
+	if err != nil {
+		row.Error = "start: " + err.Error()
+		return row
+	}
+	defer c.close()
+	if err := measurePeer(ctx, c, &row, runs, log); err != nil {
+		row.Error = err.Error()
+	}
+	return row
+}
+
 // measurePeer kills the primary's host runs times while the writer inserts
 // one row per autocommit transaction, and measures from the kill to the
 // writer's first acknowledged commit on the new primary.

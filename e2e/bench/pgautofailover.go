@@ -335,21 +335,6 @@ func pgautoctlVersion(ctx context.Context) (string, error) {
 // RunPGAF measures one pg_auto_failover row: a fresh monitor and two nodes
 // at s, the primary's host killed runs times.
 func RunPGAF(ctx context.Context, dir, label, basis string, s PGAFSettings, runs int, log zerolog.Logger) PeerRow {
-	row := PeerRow{Tool: "pg_auto_failover", Label: label, Settings: s.Settings(), Basis: basis}
-	v, err := pgautoctlVersion(ctx)
-	if err != nil {
-		row.Error = err.Error()
-		return row
-	}
-	row.Version = v
-	c, err := startPGAF(ctx, dir, s, log)
-	if err != nil {
-		row.Error = "start: " + err.Error()
-		return row
-	}
-	defer c.close()
-	if err := measurePeer(ctx, c, &row, runs, log); err != nil {
-		row.Error = err.Error()
-	}
-	return row
+	return measureRow(ctx, PeerRow{Tool: "pg_auto_failover", Label: label, Settings: s.Settings(), Basis: basis}, pgautoctlVersion,
+		func() (*pgafCluster, error) { return startPGAF(ctx, dir, s, log) }, runs, log)
 }
