@@ -21,6 +21,8 @@ import (
 type worldFlags struct {
 	hosts, hostsB, subnet int
 	profile, dir          string
+	buckets               string
+	backgroundLoad        float64
 	volfailoverBin        string
 	keep                  bool
 	logLevel              string
@@ -31,6 +33,8 @@ func (w *worldFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&w.hostsB, "hosts-b", 1, "extra hosts in "+sandbox.ZoneB)
 	fs.IntVar(&w.subnet, "subnet", 1, "host addresses are 127.0.<subnet>.N")
 	fs.StringVar(&w.profile, "profile", string(ec2sim.ProfileInstant), "latency profile: instant or aws-typical")
+	fs.StringVar(&w.buckets, "buckets", "", "EC2 request-token buckets in ec2sim: on, off, or empty for the profile's default (on for aws-typical)")
+	fs.Float64Var(&w.backgroundLoad, "background-load", 0, "share [0, 1) of every EC2 bucket that other tools of the account use")
 	fs.StringVar(&w.dir, "dir", "", "sandbox directory (default: a fresh /tmp/volfailover-sandbox-<pid>, removed at exit)")
 	fs.StringVar(&w.volfailoverBin, "volfailover-bin", "", "volfailover binary (default: built with go build)")
 	fs.BoolVar(&w.keep, "keep", false, "keep the default directory (logs, data) at exit")
@@ -57,6 +61,7 @@ func (w *worldFlags) config(logOut io.Writer) (sandbox.Config, func(keep bool), 
 	cfg := sandbox.DefaultConfig(dir)
 	cfg.Hosts, cfg.HostsB, cfg.Subnet = w.hosts, w.hostsB, w.subnet
 	cfg.Profile = ec2sim.Profile(w.profile)
+	cfg.Buckets, cfg.BackgroundLoad = w.buckets, w.backgroundLoad
 	cfg.VolfailoverBin = w.volfailoverBin
 	cfg.SandboxBin = self
 	cfg.Logger = zerolog.New(zerolog.ConsoleWriter{Out: logOut, TimeFormat: "15:04:05.000"}).Level(lvl).With().Timestamp().Logger()

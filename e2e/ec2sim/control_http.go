@@ -21,6 +21,8 @@ import (
 //	DELETE /_sim/journal
 //	GET    /_sim/volumes                -> [VolumeInfo]
 //	POST   /_sim/kms-keys               {"keyId":"…","usable":false} (kms.go)
+//	GET    /_sim/buckets                -> bucketsBody (buckets.go)
+//	GET    /_sim/buckets/tokens         -> [TokenSample]
 //
 // Bodies are decoded strictly; errors are {"error":"..."} with status 400
 // (bad body) or 404 (unknown instance, fault, path or method).
@@ -51,6 +53,14 @@ func (b faultBody) fault() (Fault, error) {
 		}
 	}
 	return f, f.Validate()
+}
+
+// bucketsBody is the state of the request-token buckets on the wire.
+type bucketsBody struct {
+	Enabled        bool                   `json:"enabled"`
+	BackgroundLoad float64                `json:"backgroundLoad"`
+	Limits         map[string]BucketLimit `json:"limits"`
+	Throttled      []ThrottledCall        `json:"throttled"`
 }
 
 func (s *Sim) controlMux() *http.ServeMux {
@@ -142,6 +152,14 @@ func (s *Sim) controlMux() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /_sim/volumes", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Volumes())
+	})
+	mux.HandleFunc("GET /_sim/buckets", func(w http.ResponseWriter, r *http.Request) {
+		t := s.ThrottlingConfig()
+		writeJSON(w, http.StatusOK, bucketsBody{Enabled: t.Enabled, BackgroundLoad: t.BackgroundLoad,
+			Limits: s.BucketLimits(), Throttled: s.Throttled()})
+	})
+	mux.HandleFunc("GET /_sim/buckets/tokens", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.TokenSamples())
 	})
 	s.registerKMSControl(mux)
 	mux.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {

@@ -34,6 +34,9 @@
 //     cloud-custodian/cloud-custodian#8007);
 //   - eventual consistency (AWS "Eventual consistency in the Amazon EC2
 //     API"): describes answer with the state of Latencies.DescribeLag ago;
+//   - request throttling (AWS "Request throttling for the Amazon EC2 API"):
+//     a token bucket per action with AWS's published sizes, on by default
+//     in aws-typical, with an optional background load (buckets.go);
 //   - a request is applied once received: a latency fault delays only the
 //     answer, and a client that gives up leaves the call applied (AWS
 //     "Ensuring idempotency in Amazon EC2 API requests").

@@ -29,6 +29,9 @@ type Call struct {
 	DryRun    bool       `json:"dryRun"`
 	// UserAgent names the caller, so tests can attribute a mutation to one controller.
 	UserAgent string `json:"userAgent,omitempty"`
+	// InvocationID is the SDK's amz-sdk-invocation-id header: one value for
+	// every attempt of one SDK call ("" if absent).
+	InvocationID string `json:"invocationId,omitempty"`
 }
 
 // mutatingActions change the world unless DryRun is set.
@@ -54,11 +57,13 @@ func (s *Sim) Journal() []Call {
 	return out
 }
 
-// ResetJournal forgets the recorded calls.
+// ResetJournal forgets the recorded calls, and the token samples and
+// throttled requests of the buckets (which keep their tokens).
 func (s *Sim) ResetJournal() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.journal = nil
+	s.resetThrottleRecords()
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -27,9 +27,11 @@ type call struct {
 	dryRun    bool
 	requestID string
 	userAgent string
-	resources []string
-	fired     []*armedFault
-	ops       []*pendingOp
+	// invocationID is the SDK's amz-sdk-invocation-id, stable across retries.
+	invocationID string
+	resources    []string
+	fired        []*armedFault
+	ops          []*pendingOp
 	// applied is when dispatch ran; zero if it never did.
 	applied time.Time
 }
@@ -92,7 +94,8 @@ func resourceIDs(form url.Values) []string {
 }
 
 func (s *Sim) serveEC2(w http.ResponseWriter, r *http.Request) {
-	c := &call{now: s.clock.Now().UTC(), requestID: newRequestID(), attempt: parseAttempt(r.Header.Get("Amz-Sdk-Request")), userAgent: r.UserAgent()}
+	c := &call{now: s.clock.Now().UTC(), requestID: newRequestID(), attempt: parseAttempt(r.Header.Get("Amz-Sdk-Request")), userAgent: r.UserAgent(),
+		invocationID: r.Header.Get("Amz-Sdk-Invocation-Id")}
 	if r.Method != http.MethodPost {
 		s.finish(w, c, errorResponse(c, &apiError{status: http.StatusMethodNotAllowed, code: "UnsupportedHttpVerb",
 			message: "The HTTP verb " + r.Method + " is not supported; use POST"}))
@@ -122,6 +125,13 @@ func (s *Sim) serveEC2(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if !s.waitFaults(w, r, c) {
+		return
+	}
+	s.mu.Lock()
+	ok := s.takeTokens(c)
+	s.mu.Unlock()
+	if !ok {
+		s.finish(w, c, throttledResponse(c))
 		return
 	}
 	if res, ok := s.earlyFault(c); ok {
@@ -322,6 +332,6 @@ func (s *Sim) record(c *call, status int, code string) {
 	defer s.mu.Unlock()
 	s.journal = append(s.journal, Call{
 		Time: c.now, Applied: c.applied, Action: c.action, Params: form, Attempt: c.attempt, Status: status,
-		Code: code, RequestID: c.requestID, DryRun: c.dryRun, UserAgent: c.userAgent,
+		Code: code, RequestID: c.requestID, DryRun: c.dryRun, UserAgent: c.userAgent, InvocationID: c.invocationID,
 	})
 }

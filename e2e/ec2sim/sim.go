@@ -25,6 +25,9 @@ type Options struct {
 	Root string
 	// Rand supplies the jitter of aws-typical delays; nil = seeded from the time.
 	Rand *rand.Rand
+	// Throttling configures EC2's request-token buckets (buckets.go); nil =
+	// ProfileThrottling(Profile): on for aws-typical, off for instant.
+	Throttling *Throttling
 	// Logger receives one line per transition and per armed fault; default zerolog.Nop().
 	Logger zerolog.Logger
 }
@@ -65,6 +68,8 @@ type Sim struct {
 	transitions []Transition
 	pending     map[uint64]*pendingOp
 	seq         uint64
+	// buckets is EC2's request-token buckets; nil when throttling is off.
+	buckets *buckets
 	// kmsUnusable holds the KMS key IDs whose volumes cannot be attached (kms.go).
 	kmsUnusable map[string]bool
 }
@@ -83,6 +88,13 @@ func New(o Options) (*Sim, error) {
 			return nil, fmt.Errorf("new ec2sim: %w", err)
 		}
 		lat = *o.Latencies
+	}
+	thr := ProfileThrottling(o.Profile)
+	if o.Throttling != nil {
+		thr = *o.Throttling
+	}
+	if err := thr.Validate(); err != nil {
+		return nil, fmt.Errorf("new ec2sim: %w", err)
 	}
 	var clk afterFuncClock = clock.RealClock{}
 	if o.Clock != nil {
@@ -107,6 +119,9 @@ func New(o Options) (*Sim, error) {
 		volumes:   map[string]*volume{},
 		instances: map[string]*instance{},
 		pending:   map[uint64]*pendingOp{},
+	}
+	if thr.Enabled {
+		s.buckets = newBuckets(thr, s.start)
 	}
 	s.ctl = s.controlMux()
 	if s.root != "" {

@@ -64,6 +64,13 @@ type Config struct {
 	// Profile is the latency profile of ec2sim and the timing of fleet and
 	// the controllers; default ec2sim.ProfileInstant.
 	Profile ec2sim.Profile
+	// Buckets turns EC2's request-token buckets in ec2sim on or off
+	// (ec2sim.BucketsOn, ec2sim.BucketsOff); default ec2sim.BucketsProfile,
+	// the profile's default: on for aws-typical, off for instant.
+	Buckets string
+	// BackgroundLoad is the share [0, 1) of every bucket that other tools of
+	// the account use (ec2sim.Throttling.BackgroundLoad); default 0.
+	BackgroundLoad float64
 	// Subnet is the third octet of the host addresses 127.0.<Subnet>.N;
 	// default 1. Two sandboxes on one machine need different subnets.
 	Subnet int
@@ -120,6 +127,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := ec2sim.ProfileLatencies(c.Profile); err != nil {
 		bad("profile: %w", err)
+	}
+	if _, err := ec2sim.ThrottlingFor(c.Profile, c.Buckets, c.BackgroundLoad); err != nil {
+		bad("buckets, background-load: %w", err)
 	}
 	if c.Subnet < 1 || c.Subnet > 254 {
 		bad("subnet: %d must be between 1 and 254", c.Subnet)

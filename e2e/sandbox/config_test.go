@@ -61,3 +61,30 @@ func TestProfileFleetTiming(t *testing.T) {
 	c.FleetTiming.EngineWatchSleep = -time.Second
 	require.ErrorContains(t, c.Validate(), "fleet-timing: EngineWatchSleep -1s must not be negative")
 }
+
+func TestConfigBuckets(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		profile ec2sim.Profile
+		buckets string
+		load    float64
+		err     string
+	}{
+		{"aws-typical default with load", ec2sim.ProfileAWSTypical, "", 0.5, ""},
+		{"instant with buckets on", ec2sim.ProfileInstant, ec2sim.BucketsOn, 0.25, ""},
+		{"load without buckets", ec2sim.ProfileInstant, "", 0.5, "buckets, background-load: background load 0.5: buckets are off"},
+		{"unknown mode", ec2sim.ProfileAWSTypical, "sometimes", 0, `buckets, background-load: buckets "sometimes"`},
+		{"load of one", ec2sim.ProfileAWSTypical, "", 1, "want 0 <= load < 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig("/tmp/x")
+			c.Profile, c.Buckets, c.BackgroundLoad = tc.profile, tc.buckets, tc.load
+			err := c.Validate()
+			if tc.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.err)
+		})
+	}
+}

@@ -193,7 +193,11 @@ func (s *Sandbox) binaries(ctx context.Context) error {
 }
 
 func (s *Sandbox) startEC2() error {
-	sim, err := ec2sim.New(ec2sim.Options{Profile: s.cfg.Profile, Root: filepath.Join(s.cfg.Dir, "ec2"), Logger: s.log.With().Str("component", "ec2sim").Logger()})
+	throt, err := ec2sim.ThrottlingFor(s.cfg.Profile, s.cfg.Buckets, s.cfg.BackgroundLoad)
+	if err != nil {
+		return fmt.Errorf("ec2sim throttling: %w", err)
+	}
+	sim, err := ec2sim.New(ec2sim.Options{Profile: s.cfg.Profile, Throttling: &throt, Root: filepath.Join(s.cfg.Dir, "ec2"), Logger: s.log.With().Str("component", "ec2sim").Logger()})
 	if err != nil {
 		return err
 	}

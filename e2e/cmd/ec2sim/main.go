@@ -1,7 +1,8 @@
 // Command ec2sim serves the EC2 Query API emulator (package ec2sim) on a
 // loopback address, for the sandbox and for manual runs:
 //
-//	go run ./e2e/cmd/ec2sim -listen 127.0.0.1:PORT -seed FILE -profile instant|aws-typical -root DIR
+//	go run ./e2e/cmd/ec2sim -listen 127.0.0.1:PORT -seed FILE -profile instant|aws-typical -root DIR \
+//	    [-buckets on|off] [-background-load 0.5]
 //
 // It prints "listening on http://ADDR" on stdout once it accepts connections
 // and shuts down gracefully on SIGINT or SIGTERM.
@@ -37,6 +38,7 @@ type config struct {
 	listen  string
 	seed    string
 	profile ec2sim.Profile
+	throt   ec2sim.Throttling
 	root    string
 	level   zerolog.Level
 }
@@ -49,6 +51,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	seed := fs.String("seed", "", "JSON seed file with instances and volumes (optional)")
 	profile := fs.String("profile", string(ec2sim.ProfileInstant), "latency profile: instant or aws-typical")
 	root := fs.String("root", "", "host device tree root (optional): volumes/<vol-id> and hosts/<instance-id>/dev")
+	buckets := fs.String("buckets", "", "EC2 request-token buckets: on, off, or empty for the profile's default (on for aws-typical)")
+	load := fs.Float64("background-load", 0, "share [0, 1) of every bucket that other tools of the account use")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -66,11 +70,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if _, err := ec2sim.ProfileLatencies(ec2sim.Profile(*profile)); err != nil {
 		return config{}, fmt.Errorf("-profile: %w", err)
 	}
+	throt, err := ec2sim.ThrottlingFor(ec2sim.Profile(*profile), *buckets, *load)
+	if err != nil {
+		return config{}, fmt.Errorf("-buckets/-background-load: %w", err)
+	}
 	lvl, err := zerolog.ParseLevel(*level)
 	if err != nil || *level == "" {
 		return config{}, fmt.Errorf("-log-level %q: want debug, info, warn or error", *level)
 	}
-	return config{listen: *listen, seed: *seed, profile: ec2sim.Profile(*profile), root: *root, level: lvl}, nil
+	return config{listen: *listen, seed: *seed, profile: ec2sim.Profile(*profile), throt: throt, root: *root, level: lvl}, nil
 }
 
 // run serves until ctx is cancelled; it returns the exit code.
@@ -92,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer) error {
-	sim, err := ec2sim.New(ec2sim.Options{Profile: cfg.profile, Root: cfg.root, Logger: log})
+	sim, err := ec2sim.New(ec2sim.Options{Profile: cfg.profile, Throttling: &cfg.throt, Root: cfg.root, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -110,7 +118,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info().Str("addr", ln.Addr().String()).Str("profile", string(cfg.profile)).Str("root", cfg.root).Msg("serving")
+	log.Info().Str("addr", ln.Addr().String()).Str("profile", string(cfg.profile)).Bool("buckets", cfg.throt.Enabled).Float64("backgroundLoad", cfg.throt.BackgroundLoad).Str("root", cfg.root).Msg("serving")
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
 	select {
