@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // ErrPartitionUnsupported is returned by the partition faults (PartitionHost,
@@ -221,4 +223,86 @@ func (f *firewall) clear(ctx context.Context) error {
 	}
 	f.mu.Unlock()
 	return f.allow(ctx, rules...)
+}
+
+// tagPrefix starts the comment of every sandbox's rules; the PID follows.
+const tagPrefix = "volfailover-sandbox-"
+
+// staleRule is one DROP rule of INPUT that names addresses of a subnet.
+type staleRule struct {
+	spec string // as iptables -S prints it, "-A INPUT ..."
+	pid  int    // the sandbox process that installed it; 0 if not a sandbox's
+}
+
+// rulesOnSubnet parses iptables -S INPUT output and returns the rules that
+// drop packets from or to 127.0.<subnet>.N.
+func rulesOnSubnet(listing string, subnet int) []staleRule {
+	prefix := fmt.Sprintf("127.0.%d.", subnet)
+	var out []staleRule
+	for _, line := range strings.Split(listing, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "-A" || f[1] != "INPUT" || !slices.Contains(f, "DROP") {
+			continue
+		}
+		hit := false
+		for i := 2; i+1 < len(f); i++ {
+			if (f[i] == "-s" || f[i] == "-d") && strings.HasPrefix(f[i+1], prefix) {
+				hit = true
+			}
+		}
+		if !hit {
+			continue
+		}
+		r := staleRule{spec: line}
+		if i := slices.Index(f, "--comment"); i >= 0 && i+1 < len(f) {
+			tag := strings.Trim(f[i+1], `"`)
+			if rest, ok := strings.CutPrefix(tag, tagPrefix); ok {
+				// The firewall tests tag theirs volfailover-sandbox-test-<pid>.
+				if pid, err := strconv.Atoi(strings.TrimPrefix(rest, "test-")); err == nil {
+					r.pid = pid
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// sweep makes the subnet reachable before a sandbox starts on it. A rule a
+// sandbox process left behind when it died without Close (killed by a test
+// timeout, say) would silently drop every packet to one of the new hosts,
+// whose Postgres then times out on connect forever; sweep deletes such rules
+// (their process is gone) and refuses a subnet that a live process, or a rule
+// no sandbox made, still cuts, with an error wrapping syscall.EADDRINUSE (the
+// subnet is taken: callers that pick subnets try another). Without root or
+// iptables there can be no rule.
+func (f *firewall) sweep(ctx context.Context, subnet int, alive func(pid int) bool) error {
+	if f.check(ctx) != nil {
+		return nil
+	}
+	out, err := exec.CommandContext(ctx, "iptables", "-w", "-S", "INPUT").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("list firewall rules: iptables -S INPUT: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	var errs []error
+	for _, r := range rulesOnSubnet(string(out), subnet) {
+		if r.pid == 0 || alive(r.pid) {
+			errs = append(errs, fmt.Errorf("subnet 127.0.%d.0/24 is cut by a rule of a live process or not a sandbox's: %s: %w", subnet, r.spec, syscall.EADDRINUSE))
+			continue
+		}
+		args := append([]string{"-w", "-D"}, strings.Fields(strings.Replace(r.spec, "-A ", "", 1))...)
+		for i, a := range args {
+			args[i] = strings.Trim(a, `"`)
+		}
+		if msg, err := exec.CommandContext(ctx, "iptables", args...).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("remove the rule of dead sandbox process %d (%s): %w: %s", r.pid, r.spec, err, strings.TrimSpace(string(msg))))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// processAlive reports whether a process with this PID exists.
+func processAlive(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil
 }

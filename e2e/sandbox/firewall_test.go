@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,4 +156,47 @@ func dialFrom(src, addr string) error {
 		return fmt.Errorf("dial %s from %s: %w", addr, src, err)
 	}
 	return conn.Close()
+}
+
+func TestRulesOnSubnet(t *testing.T) {
+	listing := `-P INPUT ACCEPT
+-A INPUT -d 127.0.42.1/32 -m comment --comment volfailover-sandbox-4242 -j DROP
+-A INPUT -s 127.0.42.2/32 -d 127.0.42.3/32 -m comment --comment "volfailover-sandbox-test-77" -j DROP
+-A INPUT -d 127.0.41.1/32 -m comment --comment volfailover-sandbox-4242 -j DROP
+-A INPUT -d 127.0.42.9/32 -j DROP
+-A INPUT -d 127.0.42.1/32 -j ACCEPT
+-A INPUT -d 127.0.142.1/32 -j DROP`
+	got := rulesOnSubnet(listing, 42)
+	require.Equal(t, []staleRule{
+		{spec: "-A INPUT -d 127.0.42.1/32 -m comment --comment volfailover-sandbox-4242 -j DROP", pid: 4242},
+		{spec: `-A INPUT -s 127.0.42.2/32 -d 127.0.42.3/32 -m comment --comment "volfailover-sandbox-test-77" -j DROP`, pid: 77},
+		{spec: "-A INPUT -d 127.0.42.9/32 -j DROP", pid: 0},
+	}, got, "DROP rules on 127.0.42.0/24, with the PID of the sandbox that made them")
+}
+
+// TestSweepRemovesDeadSandboxRules installs a rule as a sandbox that died
+// without Close would have left it, and checks that the next sandbox on the
+// subnet removes it, while a live sandbox's rule makes it refuse the subnet.
+func TestSweepRemovesDeadSandboxRules(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// The firewall tests' subnets (252, 253): no sandbox a test starts uses them.
+	subnet := 252 + os.Getpid()%2
+	dead := newFirewall(fmt.Sprintf("%s%d", tagPrefix, 999_999_999))
+	if err := dead.check(ctx); errors.Is(err, ErrPartitionUnsupported) {
+		t.Skipf("firewall rules not tested for real: %v", err)
+	}
+	r := hostRule(fmt.Sprintf("127.0.%d.1", subnet))
+	require.NoError(t, dead.drop(ctx, r))
+	t.Cleanup(func() { _ = dead.clear(context.WithoutCancel(ctx)) })
+
+	f := newFirewall(fmt.Sprintf("%s%d", tagPrefix, os.Getpid()))
+	err := f.sweep(ctx, subnet, func(int) bool { return true })
+	require.ErrorContains(t, err, fmt.Sprintf("subnet 127.0.%d.0/24 is cut by a rule of a live process", subnet), "a live sandbox's rule is left alone")
+	require.ErrorIs(t, err, syscall.EADDRINUSE, "callers that pick subnets take another")
+
+	require.NoError(t, f.sweep(ctx, subnet, func(int) bool { return false }), "a dead sandbox's rule is removed")
+	out, err := exec.Command("iptables", "-w", "-S", "INPUT").CombinedOutput()
+	require.NoError(t, err)
+	require.NotContains(t, string(out), dead.tag, "rule of the dead sandbox still in place: %s", out)
 }

@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	tm.fleet = cfg.FleetTiming.merge(tm.fleet)
 	s := &Sandbox{
 		cfg: cfg, timing: tm, log: cfg.Logger,
-		fw: newFirewall(fmt.Sprintf("volfailover-sandbox-%d", os.Getpid())), stopWatch: make(chan struct{}),
+		fw: newFirewall(fmt.Sprintf("%s%d", tagPrefix, os.Getpid())), stopWatch: make(chan struct{}),
 	}
 	defer func() {
 		if err != nil {
@@ -110,6 +110,9 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 			err = fmt.Errorf("start sandbox: %w", err)
 		}
 	}()
+	if err := s.fw.sweep(ctx, cfg.Subnet, processAlive); err != nil {
+		return nil, err
+	}
 	if err := s.binaries(ctx); err != nil {
 		return nil, err
 	}
