@@ -34,6 +34,12 @@ type options struct {
 	render   bool
 	// peerTools limits the peer benchmark to these tools (empty: all).
 	peerTools []string
+	// buckets, load and throttleFirst shape EC2's throttling in the scale
+	// benchmark: ec2sim's token buckets and their background load, and the
+	// older fault that throttles every first attempt.
+	buckets       string
+	load          float64
+	throttleFirst bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -57,6 +63,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.render, "render-only", false, "run nothing: regenerate the page and the chart from <out>/results.json (after editing <out>/notes.md)")
 	fs.BoolVar(&o.perf, "perf", true, "sample the scale benchmark's leader with Linux perf (if installed) for the CPU profile summary")
 	peerTools := fs.String("peer-tools", "", "comma-separated tools the peer benchmark measures: volfailover, Patroni, pg_auto_failover (default all; rows of the others are kept from the last run)")
+	fs.StringVar(&o.buckets, "buckets", ec2sim.BucketsOn, "EC2 request-token buckets in the scale benchmark (aws-typical): on or off")
+	fs.Float64Var(&o.load, "background-load", 0.5, "share [0, 1) of every EC2 bucket left to other tools of the account in the scale benchmark")
+	fs.BoolVar(&o.throttleFirst, "throttle-first-attempt", false, "also throttle the first attempt of every EC2 call during the AZ outage (a fault, not AWS's limits)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -110,6 +119,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-outage-timeout %s: want at least 10s", o.outageTO)
 	case o.idle < 0:
 		return o, fmt.Errorf("-idle-window %s: want >= 0", o.idle)
+	}
+	if _, err := ec2sim.ThrottlingFor(ec2sim.ProfileAWSTypical, o.buckets, o.load); err != nil {
+		return o, fmt.Errorf("-buckets %q, -background-load %v: %w", o.buckets, o.load, err)
 	}
 	return o, nil
 }

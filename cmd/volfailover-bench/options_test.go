@@ -23,7 +23,15 @@ func TestParseFlags(t *testing.T) {
 			require.Equal(t, benchmarks, o.only)
 			require.Equal(t, 1000, o.volumes)
 			require.Equal(t, 300, o.outage)
+			require.Equal(t, ec2sim.BucketsOn, o.buckets, "the outage runs within EC2's request limits")
+			require.Equal(t, 0.5, o.load, "half of every bucket is left to other tools")
+			require.False(t, o.throttleFirst)
 		}},
+		{name: "buckets off", args: []string{"-buckets", "off", "-background-load", "0"}, check: func(t *testing.T, o options) {
+			require.Equal(t, ec2sim.BucketsOff, o.buckets)
+		}},
+		{name: "load without buckets", args: []string{"-buckets", "off"}, wantErr: "buckets are off"},
+		{name: "load of one", args: []string{"-background-load", "1"}, wantErr: "want 0 <= load < 1"},
 		{name: "short shrinks", args: []string{"-short"}, check: func(t *testing.T, o options) {
 			require.Equal(t, 2, o.runs)
 			require.Equal(t, 60, o.volumes)

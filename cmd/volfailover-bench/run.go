@@ -21,6 +21,8 @@ import (
 const (
 	resultsFile = "results.json"
 	chartFile   = "recovery-timeline.png"
+	outageFile  = "outage-served.png"
+	tokensFile  = "outage-tokens.png"
 	notesFile   = "notes.md"
 )
 
@@ -79,10 +81,10 @@ func bench1(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.Short = o.short
-
 	sub := 41
 	// The source tree measured: taken once, before anyone edits it mid-run.
 	rev := revision(ctx)
+	stamp := func() bench.RunInfo { return bench.RunInfo{Date: time.Now().UTC(), Commit: rev, Short: o.short} }
 	// Recovery results of this invocation, which the peer table reuses.
 	recovered := map[ec2sim.Profile]*bench.RecoveryResult{}
 	recover := func(p ec2sim.Profile) (*bench.RecoveryResult, error) {
@@ -95,6 +97,7 @@ func bench1(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return nil, err
 		}
+		r.Run = stamp()
 		res.SetRecovery(r)
 		recovered[p] = r
 		return r, nil
@@ -136,17 +139,20 @@ func bench1(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				if err != nil {
 					return err
 				}
+				r.Run = stamp()
 				res.SetTakeover(r)
 			}
 		case "scale":
 			log.Info().Int("volumes", o.volumes).Int("outage", o.outage).Msg("scale benchmark")
 			r, err := bench.RunScale(ctx, bench.ScaleConfig{
 				Dir: filepath.Join(work, "scale"), VolfailoverBin: bins.volfailover, Volumes: o.volumes, Outage: o.outage,
-				Profile: ec2sim.ProfileAWSTypical, Throttle: true, Window: o.window, OutageTimeout: o.outageTO, Perf: o.perf, Logger: log,
+				Profile: ec2sim.ProfileAWSTypical, Throttle: o.throttleFirst, Buckets: o.buckets, BackgroundLoad: o.load,
+				Window: o.window, OutageTimeout: o.outageTO, Perf: o.perf, Logger: log,
 			})
 			if err != nil {
 				return err
 			}
+			r.Run = stamp()
 			res.Scale = r
 		}
 	}
@@ -169,6 +175,18 @@ func publish(o options, res *bench.Results, stdout io.Writer) error {
 		}
 		ropts.Chart = filepath.ToSlash(filepath.Join(filepath.Base(o.out), chartFile))
 	}
+	if res.Scale != nil && res.Scale.Outage != nil && len(res.Scale.Outage.ServedS) > 0 {
+		if err := bench.WriteOutageChart(filepath.Join(o.out, outageFile), res.Scale.Outage); err != nil {
+			return err
+		}
+		ropts.OutageChart = filepath.ToSlash(filepath.Join(filepath.Base(o.out), outageFile))
+		if len(res.Scale.Outage.Tokens) > 0 {
+			if err := bench.WriteTokensChart(filepath.Join(o.out, tokensFile), res.Scale.Outage); err != nil {
+				return err
+			}
+			ropts.TokensChart = filepath.ToSlash(filepath.Join(filepath.Base(o.out), tokensFile))
+		}
+	}
 	if b, err := os.ReadFile(filepath.Join(o.out, notesFile)); err == nil {
 		ropts.Notes = string(b)
 	}
@@ -183,7 +201,7 @@ func publish(o options, res *bench.Results, stdout io.Writer) error {
 	if err := os.WriteFile(doc, md.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", doc, err)
 	}
-	fmt.Fprintf(stdout, "wrote %s and %s\n", filepath.Join(o.out, chartFile), doc)
+	fmt.Fprintf(stdout, "wrote the charts under %s and %s\n", o.out, doc)
 	return nil
 }
 

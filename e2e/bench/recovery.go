@@ -66,6 +66,8 @@ type RecoveryResult struct {
 	PostgresStart   Summary            `json:"postgresStart"`
 	Phases          map[string]Summary `json:"phases"`
 	JournalSteps    map[string]Summary `json:"journalSteps"`
+	// Run is when and from which commit these results were measured.
+	Run RunInfo `json:"run"`
 }
 
 // RunRecovery kills the volume's owner runs times (EC2 still says running)

@@ -30,6 +30,12 @@ type ScaleConfig struct {
 	Profile ec2sim.Profile
 	// Throttle arms a sticky throttling fault on every first SDK attempt during the outage.
 	Throttle bool
+	// Buckets turns ec2sim's request-token buckets on or off (ec2sim.BucketsOn,
+	// ec2sim.BucketsOff); default the profile's: on for aws-typical.
+	Buckets string
+	// BackgroundLoad is the share of every bucket other tools of the account
+	// use (ec2sim.Throttling.BackgroundLoad); default 0.
+	BackgroundLoad float64
 	// WarmUp is how long the leader runs before the steady window; default 10s.
 	WarmUp time.Duration
 	// Window is the steady-state measurement window; default 30s.
@@ -82,6 +88,9 @@ func (c *ScaleConfig) defaults() error {
 	case c.SessionTTL%time.Second != 0:
 		return fmt.Errorf("scale config: SessionTTL %s: want whole seconds", c.SessionTTL)
 	}
+	if _, err := ec2sim.ThrottlingFor(c.Profile, c.Buckets, c.BackgroundLoad); err != nil {
+		return fmt.Errorf("scale config: Buckets %q, BackgroundLoad %v: %w", c.Buckets, c.BackgroundLoad, err)
+	}
 	return nil
 }
 
@@ -96,6 +105,8 @@ type ScaleResult struct {
 	Outage           *Outage       `json:"outage,omitempty"`
 	LeaderPeakRSSMiB float64       `json:"leaderPeakRssMiB"`
 	Profiles         []*CPUProfile `json:"leaderCpuProfiles,omitempty"`
+	// Run is when and from which commit these results were measured.
+	Run RunInfo `json:"run"`
 }
 
 // Steady is the leader's steady state, per reconcile round.
@@ -113,7 +124,25 @@ type Steady struct {
 	// RoundPeriod is the time between consecutive rounds' first calls; the
 	// reconcile ticker makes it at least the probe interval (1 s).
 	RoundPeriod Summary `json:"roundPeriod"`
-	Leader      Usage   `json:"leader"`
+	// RoundsOverlapping counts rounds whose probes ran past the next round's
+	// start; RoundsIncomplete those whose probes did not all arrive. Both
+	// are in RoundDuration all the same.
+	RoundsOverlapping int `json:"roundsOverlapping"`
+	RoundsIncomplete  int `json:"roundsIncomplete"`
+	// Budget is the window's EC2 calls per second by request bucket.
+	Budget []BucketUse `json:"budget,omitempty"`
+	Leader Usage       `json:"leader"`
+}
+
+// BucketUse is one request bucket's share of its refill rate.
+type BucketUse struct {
+	Bucket          string  `json:"bucket"`
+	Calls           int     `json:"calls"`
+	PerSecond       float64 `json:"perSecond"`
+	RefillPerSecond float64 `json:"refillPerSecond"`
+	// Share is PerSecond / RefillPerSecond (AWS's published rate, no background load).
+	Share    float64 `json:"share"`
+	Mutating bool    `json:"mutating"`
 }
 
 // Outage is the AZ outage: many owners die at once.
@@ -130,6 +159,24 @@ type Outage struct {
 	EC2ByAction    map[string]int `json:"ec2ByAction"`
 	MaxAttachments int            `json:"maxAttachmentsPerVolume"`
 	Leader         Usage          `json:"leader"`
+	// Buckets says whether ec2sim's request-token buckets were on, and
+	// BackgroundLoad the share of each left to other tools.
+	Buckets        bool    `json:"buckets"`
+	BackgroundLoad float64 `json:"backgroundLoad"`
+	// Floor is the paper floor at this run's background load, FloorNoLoad
+	// without background load (budget.go).
+	Floor       PaperFloor `json:"paperFloor"`
+	FloorNoLoad PaperFloor `json:"paperFloorNoLoad"`
+	// MostThrottlesPerCall is the most RequestLimitExceeded answers one SDK
+	// call (all its attempts) got; CallsThrottledOverTwice how many calls got
+	// more than two.
+	MostThrottlesPerCall    int `json:"mostThrottlesPerCall"`
+	CallsThrottledOverTwice int `json:"callsThrottledOverTwice"`
+	// ServedS is when each volume was served again, in seconds since the
+	// outage began, in order.
+	ServedS []float64 `json:"servedS"`
+	// Tokens is the tokens left per request bucket, one point a second.
+	Tokens map[string][]Point `json:"tokens,omitempty"`
 }
 
 // RunScale runs the scale benchmark: a real leader over cfg.Volumes volumes,
@@ -141,7 +188,12 @@ func RunScale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 	log := cfg.Logger
 	hosts := layout(cfg.Volumes, cfg.Outage, cfg.Outage, cfg.Net)
 	log.Info().Int("hosts", len(hosts)).Int("volumes", cfg.Volumes).Msg("scale: starting the world")
-	w, err := startWorld(ctx, cfg.Dir, hosts, cfg.Profile, cfg.SessionTTL, log)
+	throt, err := ec2sim.ThrottlingFor(cfg.Profile, cfg.Buckets, cfg.BackgroundLoad)
+	if err != nil {
+		return nil, err
+	}
+	throt.SampleEvery = time.Second
+	w, err := startWorld(ctx, cfg.Dir, hosts, cfg.Profile, throt, cfg.SessionTTL, log)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +252,7 @@ func RunScale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 	res := &ScaleResult{Volumes: cfg.Volumes, Hosts: len(hosts), SimulatedHosts: len(hosts) - 2, Profile: string(cfg.Profile)}
 	prof := w.profiler(ctx, cfg, leader.PID())
 	stopProf := prof("steady state", cfg.Window)
-	res.Steady, res.Follower, err = w.steady(ctx, leader, follower, cfg.Window)
+	res.Steady, res.Follower, err = w.steady(ctx, leader, follower, leaderHost.IP, cfg.Window)
 	if p := stopProf(); p != nil {
 		res.Profiles = append(res.Profiles, p)
 	}
@@ -260,7 +312,7 @@ func (w *world) agentArgs(h simHost, ttl time.Duration) []string {
 }
 
 // steady measures one window of the leader's steady state and the follower's idle cost.
-func (w *world) steady(ctx context.Context, leader, follower *Agent, window time.Duration) (Steady, Usage, error) {
+func (w *world) steady(ctx context.Context, leader, follower *Agent, leaderIP string, window time.Duration) (Steady, Usage, error) {
 	var st Steady
 	w.ec2.ResetJournal()
 	w.fleet.ResetJournal()
@@ -305,10 +357,17 @@ func (w *world) steady(ctx context.Context, leader, follower *Agent, window time
 	st.EC2ByAction, st.FleetByPath = map[string]int{}, map[string]int{}
 	var durs, reads, periods []time.Duration
 	ec2Total, fleetTotal := 0, 0
-	owners := 0
+	// A round probes every owner twice (Postgres and /healthz), from the
+	// leader's address, after its reads; rounds run one after the other. The
+	// probe log sees both probes of a simulated owner, and only the Postgres
+	// stand-in of an owner that runs a real agent (its /healthz is the agent's).
+	perRound := 0
 	for _, h := range w.hosts {
 		if h.Volume != "" {
-			owners++
+			perRound += 2
+			if h.Real {
+				perRound--
+			}
 		}
 	}
 	for k := 0; k+1 < len(starts); k++ {
@@ -336,16 +395,53 @@ func (w *world) steady(ctx context.Context, leader, follower *Agent, window time
 		}
 		reads = append(reads, readEnd.Sub(from))
 		periods = append(periods, to.Sub(from))
-		if end, ok := w.probes.NthAfter(readEnd, to, owners); ok {
-			durs = append(durs, end.Sub(from))
-		}
+		durs = append(durs, w.roundEnd(&st, from, to, readEnd, leaderIP, perRound).Sub(from))
 	}
 	st.Rounds = len(starts) - 1
 	st.EC2CallsPerRound = round1(float64(ec2Total) / float64(st.Rounds))
 	st.FleetCallsPerRound = round1(float64(fleetTotal) / float64(st.Rounds))
 	st.RoundDuration, st.ReadPhase, st.RoundPeriod = Summarize(durs), Summarize(reads), Summarize(periods)
+	st.Budget = budgetUse(calls, window)
 	return st, UsageBetween(f0, f1), nil
 }
+
+// roundEnd is when the round started at from ended: at its perRound-th probe
+// from the leader's address, or its last EC2 or fleet call if later. Every
+// round counts: one whose probes run past the next round's start (to) counts
+// at its full length and is tallied as overlapping; one whose probes never
+// all arrive counts at least until the next round started and is tallied as
+// incomplete. The leader's own witness probes, if any fall in the round, make
+// the end at most that many probes early.
+func (w *world) roundEnd(st *Steady, from, to, readEnd time.Time, leaderIP string, perRound int) time.Time {
+	end, complete := w.probes.NthFrom(from, leaderIP, perRound)
+	if !complete {
+		st.RoundsIncomplete++
+		end = later(end, to)
+	} else if end.After(to) {
+		st.RoundsOverlapping++
+	}
+	return later(end, readEnd)
+}
+
+// budgetUse is the steady state's EC2 calls per second by request bucket,
+// against each bucket's published refill rate.
+func budgetUse(calls []ec2sim.Call, window time.Duration) []BucketUse {
+	n := map[string]int{}
+	for _, c := range calls {
+		n[ec2sim.BucketOf(c.Action, c.Params)]++
+	}
+	out := make([]BucketUse, 0, len(n))
+	for b, k := range n {
+		l := ec2sim.PublishedLimit(b)
+		rate := float64(k) / window.Seconds()
+		out = append(out, BucketUse{Bucket: b, Calls: k, PerSecond: round2(rate), RefillPerSecond: l.Refill,
+			Share: round2(rate / l.Refill), Mutating: ec2sim.Call{Action: b}.Mutating()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Bucket < out[j].Bucket })
+	return out
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 
 // pathShape folds IDs out of a fleet path so calls group by endpoint.
 func pathShape(p string) string {
@@ -373,7 +469,9 @@ func (w *world) outage(ctx context.Context, leader *Agent, cfg ScaleConfig) (*Ou
 			doomedVol[h.Volume] = true
 		}
 	}
-	o := &Outage{Killed: len(doomed), Throttle: cfg.Throttle}
+	thr := w.ec2.ThrottlingConfig()
+	o := &Outage{Killed: len(doomed), Throttle: cfg.Throttle, Buckets: thr.Enabled, BackgroundLoad: thr.BackgroundLoad,
+		Floor: NewPaperFloor(len(doomed), thr.BackgroundLoad, cfg.Profile), FloorNoLoad: NewPaperFloor(len(doomed), 0, cfg.Profile)}
 	if cfg.Throttle {
 		w.ec2.Arm(ec2sim.Fault{Kind: ec2sim.FaultThrottle, Sticky: true, Attempt: 1})
 	}
@@ -431,6 +529,7 @@ done:
 		last = max(last, d)
 	}
 	o.PerVolume = Summarize(per)
+	o.ServedS = servedCurve(served)
 	if o.Completed {
 		o.AllServedMs = ms(last)
 	}
@@ -440,7 +539,10 @@ done:
 	}
 	o.Leader = UsageBetween(l0, l1)
 	o.EC2ByAction = map[string]int{}
-	for _, c := range w.ec2.Journal() {
+	journal := w.ec2.Journal()
+	o.MostThrottlesPerCall, o.CallsThrottledOverTwice = throttlesPerCall(journal, 2)
+	o.Tokens = tokenSeries(w.ec2.TokenSamples(), t0)
+	for _, c := range journal {
 		o.EC2Calls++
 		o.EC2ByAction[c.Action]++
 		if c.Code == "RequestLimitExceeded" {

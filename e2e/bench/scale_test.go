@@ -32,17 +32,25 @@ func TestScaleHarnessTiny(t *testing.T) {
 	defer cancel()
 	res, err := RunScale(ctx, ScaleConfig{
 		Dir: t.TempDir(), VolfailoverBin: volfailoverBin(t), Volumes: 6, Outage: 1,
-		Profile: ec2sim.ProfileInstant, Throttle: true, WarmUp: time.Second, Window: 3 * time.Second,
+		Profile: ec2sim.ProfileInstant, Throttle: true, Buckets: ec2sim.BucketsOn, BackgroundLoad: 0.5, WarmUp: time.Second, Window: 3 * time.Second,
 		OutageTimeout: 40 * time.Second, SessionTTL: 3 * time.Second, Net: 23,
 	})
 	require.NoError(t, err)
 	require.Equal(t, 6, res.Volumes)
 	require.GreaterOrEqual(t, res.Steady.Rounds, 2, "rounds seen in the steady window")
 	require.Positive(t, res.Steady.EC2CallsPerRound, "EC2 calls per round")
+	require.Equal(t, res.Steady.Rounds, res.Steady.RoundDuration.N, "every round measured")
+	require.GreaterOrEqual(t, res.Steady.RoundDuration.P50ms, res.Steady.ReadPhase.P50ms, "a round lasts at least its reads")
+	require.NotEmpty(t, res.Steady.Budget, "EC2 calls per bucket")
 	require.Zero(t, res.Steady.Mutations, "mutations in steady state")
 	require.NotNil(t, res.Outage)
 	require.True(t, res.Outage.Completed, "every doomed volume served again: %+v", res.Outage)
 	require.LessOrEqual(t, res.Outage.MaxAttachments, 1, "a volume attached twice")
 	require.Positive(t, res.Outage.Throttled, "throttled calls counted")
+	require.Positive(t, res.Outage.MostThrottlesPerCall, "throttles per call counted")
+	require.True(t, res.Outage.Buckets, "token buckets on")
+	require.Equal(t, 1, res.Outage.Floor.Volumes, "paper floor of the one volume")
+	require.Len(t, res.Outage.ServedS, 1, "served curve")
+	require.NotEmpty(t, res.Outage.Tokens, "tokens left per bucket")
 	require.Positive(t, res.LeaderPeakRSSMiB, "leader peak RSS read")
 }

@@ -76,7 +76,7 @@ func (s *StandIn) accept() {
 		if err != nil {
 			return
 		}
-		s.log.Add(time.Now())
+		s.log.Add(time.Now(), remoteIP(c.RemoteAddr().String()))
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -142,59 +142,77 @@ func readStartup(r io.Reader) (uint32, error) {
 	return binary.BigEndian.Uint32(hdr[4:]), nil
 }
 
-// ProbeLog records when probes arrived, across many stand-ins and the health
-// endpoint, so that the end of a reconcile round can be seen from outside.
+// ProbeLog records when probes arrived and from which address, across many
+// stand-ins and the health endpoint, so that the end of a reconcile round
+// can be seen from outside. volfailover sends its probes from its host's
+// private IP (health.HTTPProberOptions.Source, the Postgres probe's dialer),
+// so the leader's probes are told apart from the follower's.
 type ProbeLog struct {
-	mu    sync.Mutex
-	times []time.Time
+	mu     sync.Mutex
+	probes []probe
 }
 
-// Add records one probe.
-func (p *ProbeLog) Add(t time.Time) {
+type probe struct {
+	at  time.Time
+	src string
+}
+
+// Add records one probe from the source IP src ("" if unknown).
+func (p *ProbeLog) Add(t time.Time, src string) {
 	p.mu.Lock()
-	p.times = append(p.times, t)
+	p.probes = append(p.probes, probe{at: t, src: src})
 	p.mu.Unlock()
 }
 
 // Reset forgets every probe.
 func (p *ProbeLog) Reset() {
 	p.mu.Lock()
-	p.times = nil
+	p.probes = nil
 	p.mu.Unlock()
 }
 
-// NthAfter returns the arrival of the nth probe in [from, to), and false
-// when fewer arrived. A leader's round probes every owner at once after its
-// reads, while witnesses probe a few owners on their own schedule, so the
-// owners-th probe after a round's last read is (at most a few probes early)
-// the end of that round's probing.
-func (p *ProbeLog) NthAfter(from, to time.Time, n int) (time.Time, bool) {
+// NthFrom returns the arrival of the nth probe from src at or after from,
+// with no upper bound, and false when fewer arrived (then the last one
+// found, or the zero time).
+func (p *ProbeLog) NthFrom(from time.Time, src string, n int) (time.Time, bool) {
 	p.mu.Lock()
 	var in []time.Time
-	for _, t := range p.times {
-		if !t.Before(from) && t.Before(to) {
-			in = append(in, t)
+	for _, pr := range p.probes {
+		if pr.src == src && !pr.at.Before(from) {
+			in = append(in, pr.at)
 		}
 	}
 	p.mu.Unlock()
-	if n < 1 || len(in) < n {
-		return time.Time{}, false
-	}
 	sort.Slice(in, func(i, j int) bool { return in[i].Before(in[j]) })
-	return in[n-1], true
+	switch {
+	case n >= 1 && len(in) >= n:
+		return in[n-1], true
+	case len(in) > 0:
+		return in[len(in)-1], false
+	}
+	return time.Time{}, false
 }
 
 // Between returns how many probes arrived in [from, to) and the last of them.
 func (p *ProbeLog) Between(from, to time.Time) (n int, last time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, t := range p.times {
-		if !t.Before(from) && t.Before(to) {
+	for _, pr := range p.probes {
+		if !pr.at.Before(from) && pr.at.Before(to) {
 			n++
-			if t.After(last) {
-				last = t
+			if pr.at.After(last) {
+				last = pr.at
 			}
 		}
 	}
 	return n, last
+}
+
+// remoteIP is the IP of a host:port address, "" if it has none.
+func remoteIP(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	return host
 }

@@ -32,6 +32,8 @@ type TakeoverResult struct {
 	FirstRound   Summary       `json:"firstRound"`
 	// IdleFollower is a volfailover process that neither leads nor owns, measured before the kills.
 	IdleFollower Usage `json:"idleFollower"`
+	// Run is when and from which commit these results were measured.
+	Run RunInfo `json:"run"`
 }
 
 // sessionTTL is the sandbox's controller session per profile (docs/sandbox.md).

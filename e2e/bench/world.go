@@ -123,7 +123,7 @@ func layout(volumes, spares, doomed, net int) []simHost {
 }
 
 // startWorld brings up everything but the real agents.
-func startWorld(ctx context.Context, dir string, hosts []simHost, profile ec2sim.Profile, sessionTTL time.Duration, log zerolog.Logger) (_ *world, err error) {
+func startWorld(ctx context.Context, dir string, hosts []simHost, profile ec2sim.Profile, throt ec2sim.Throttling, sessionTTL time.Duration, log zerolog.Logger) (_ *world, err error) {
 	w := &world{dir: dir, hosts: hosts, keys: state.Keys{Prefix: state.DefaultPrefix}, probes: &ProbeLog{},
 		standins: map[int]*StandIn{}, dead: map[string]bool{}, leases: map[string]clientv3.LeaseID{}, keepCancel: map[string]context.CancelFunc{}}
 	defer func() {
@@ -138,7 +138,7 @@ func startWorld(ctx context.Context, dir string, hosts []simHost, profile ec2sim
 	if w.cli, err = clientv3.New(clientv3.Config{Endpoints: []string{w.etcdURL}, DialTimeout: 5 * time.Second, Logger: nil}); err != nil {
 		return nil, fmt.Errorf("etcd client: %w", err)
 	}
-	if w.ec2, err = ec2sim.New(ec2sim.Options{Profile: profile, Logger: log.Level(zerolog.WarnLevel).With().Str("component", "ec2sim").Logger()}); err != nil {
+	if w.ec2, err = ec2sim.New(ec2sim.Options{Profile: profile, Throttling: &throt, Logger: log.Level(zerolog.WarnLevel).With().Str("component", "ec2sim").Logger()}); err != nil {
 		return nil, fmt.Errorf("start ec2sim: %w", err)
 	}
 	if err := w.ec2.Apply(ec2Seed(hosts)); err != nil {
@@ -222,7 +222,7 @@ func (w *world) serve(ctx context.Context, h http.Handler) (string, error) {
 // health is every simulated host's /healthz: 200 while the host lives; a dead
 // host's connection is dropped without an answer, as a dead machine's would be.
 func (w *world) health(rw http.ResponseWriter, r *http.Request) {
-	w.probes.Add(time.Now())
+	w.probes.Add(time.Now(), remoteIP(r.RemoteAddr))
 	inst := strings.TrimPrefix(r.URL.Path, "/healthz/")
 	w.mu.Lock()
 	dead := w.dead[inst]

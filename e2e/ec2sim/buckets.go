@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"sort"
 	"time"
 )
@@ -216,23 +217,35 @@ func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // bucketNeeds lists the buckets a call draws from and how many tokens each.
 func bucketNeeds(c *call) map[string]float64 {
-	name := c.action
-	switch c.action {
-	case "DescribeInstances", "DescribeInstanceStatus", "DescribeVolumes":
-		if unfilteredUnpaginated(c) {
-			name += UnfilteredSuffix
-		}
-	}
-	need := map[string]float64{name: 1}
+	need := map[string]float64{BucketOf(c.action, c.p.form): 1}
 	if c.action == "StopInstances" {
 		need["StopInstances"+ResourcesSuffix] = math.Max(1, float64(len(c.p.list("InstanceId"))))
 	}
 	return need
 }
 
+// BucketOf names the request bucket a call with these parameters draws
+// from: the action, with UnfilteredSuffix for an unfiltered and unpaginated
+// DescribeInstances, DescribeInstanceStatus or DescribeVolumes.
+func BucketOf(action string, params url.Values) string {
+	switch action {
+	case "DescribeInstances", "DescribeInstanceStatus", "DescribeVolumes":
+		if unfilteredUnpaginated(params) {
+			return action + UnfilteredSuffix
+		}
+	}
+	return action
+}
+
+// PublishedLimit is the published size of a bucket named as BucketOf names
+// it (or with ResourcesSuffix), without background load.
+func PublishedLimit(bucket string) BucketLimit {
+	return (&buckets{}).limitOf(bucket)
+}
+
 // unfilteredUnpaginated reports a describe with no Filter.N, MaxResults or NextToken.
-func unfilteredUnpaginated(c *call) bool {
-	for k := range c.p.form {
+func unfilteredUnpaginated(form url.Values) bool {
+	for k := range form {
 		if k == "MaxResults" || k == "NextToken" || filterNameRe.MatchString(k) || filterValueRe.MatchString(k) {
 			return false
 		}
