@@ -124,11 +124,9 @@ type Steady struct {
 	// RoundPeriod is the time between consecutive rounds' first calls; the
 	// reconcile ticker makes it at least the probe interval (1 s).
 	RoundPeriod Summary `json:"roundPeriod"`
-	// RoundsOverlapping counts rounds whose probes ran past the next round's
-	// start; RoundsIncomplete those whose probes did not all arrive. Both
-	// are in RoundDuration all the same.
-	RoundsOverlapping int `json:"roundsOverlapping"`
-	RoundsIncomplete  int `json:"roundsIncomplete"`
+	// RoundsShort counts rounds in which fewer probes arrived than owners
+	// probed (one lost or timed out); they are in RoundDuration all the same.
+	RoundsShort int `json:"roundsShort"`
 	// Budget is the window's EC2 calls per second by request bucket.
 	Budget []BucketUse `json:"budget,omitempty"`
 	Leader Usage       `json:"leader"`
@@ -405,20 +403,18 @@ func (w *world) steady(ctx context.Context, leader, follower *Agent, leaderIP st
 	return st, UsageBetween(f0, f1), nil
 }
 
-// roundEnd is when the round started at from ended: at its perRound-th probe
-// from the leader's address, or its last EC2 or fleet call if later. Every
-// round counts: one whose probes run past the next round's start (to) counts
-// at its full length and is tallied as overlapping; one whose probes never
-// all arrive counts at least until the next round started and is tallied as
-// incomplete. The leader's own witness probes, if any fall in the round, make
-// the end at most that many probes early.
+// roundEnd is when the round started at from ended: at its perRound-th
+// probe from the leader's address, or its last EC2 or fleet call if later.
+// Rounds run one after another (the next starts once this one's probes and
+// decisions are done), so a round's probes all arrive before the next round
+// starts (to), and every round counts, at most at its full length to. A round
+// with fewer probes than owners probed (one lost or timed out) ends at its
+// last probe and is tallied as short. The leader's own witness probes, if any
+// fall in the round, make the end at most that many probes early.
 func (w *world) roundEnd(st *Steady, from, to, readEnd time.Time, leaderIP string, perRound int) time.Time {
-	end, complete := w.probes.NthFrom(from, leaderIP, perRound)
+	end, complete := w.probes.NthIn(from, to, leaderIP, perRound)
 	if !complete {
-		st.RoundsIncomplete++
-		end = later(end, to)
-	} else if end.After(to) {
-		st.RoundsOverlapping++
+		st.RoundsShort++
 	}
 	return later(end, readEnd)
 }

@@ -171,14 +171,13 @@ func (p *ProbeLog) Reset() {
 	p.mu.Unlock()
 }
 
-// NthFrom returns the arrival of the nth probe from src at or after from,
-// with no upper bound, and false when fewer arrived (then the last one
-// found, or the zero time).
-func (p *ProbeLog) NthFrom(from time.Time, src string, n int) (time.Time, bool) {
+// NthIn returns the arrival of the nth probe from src in [from, to), and
+// false when fewer arrived (then the last one, or the zero time if none).
+func (p *ProbeLog) NthIn(from, to time.Time, src string, n int) (time.Time, bool) {
 	p.mu.Lock()
 	var in []time.Time
 	for _, pr := range p.probes {
-		if pr.src == src && !pr.at.Before(from) {
+		if pr.src == src && !pr.at.Before(from) && pr.at.Before(to) {
 			in = append(in, pr.at)
 		}
 	}
