@@ -160,6 +160,11 @@ func TestCheckCleanHistory(t *testing.T) {
 			h.MovesSeen = map[string]time.Time{moveI: at(7.0)}
 			h.Pages[0].At, h.Pages[1].At = at(8.5), at(9.0)
 		}},
+		{"a move abandoned at its attach is not overdue after it ended", stepOptions, func(h *History) {
+			h.Moves[0].Timeline = h.Moves[0].Timeline[:3]
+			h.Moves[0].Timeline[2].End = time.Time{}
+			h.Moves[0].Finished, h.Moves[0].Updated, h.Moves[0].Abandoned = time.Time{}, at(5.6), "target died"
+		}},
 		{"pages held by an etcd member's fsync stall are due after it ends", Options{PageBound: 3 * time.Second}, func(h *History) {
 			h.Faults = append(h.Faults, Fault{Kind: FaultMemberStall, Host: "etcd3", From: at(4), To: at(9)})
 			h.Pages[0].At, h.Pages[1].At = at(11.5), at(11.9)
@@ -252,6 +257,12 @@ func TestCheckCatchesEachRule(t *testing.T) {
 		{"a step stalled past its deadline and not paged overdue", MovePaged, stepOptions, func(h *History) {
 			h.Moves[0].Timeline[2].End = at(25)
 			h.Moves[0].Finished, h.Moves[0].Updated = at(25), at(25)
+			h.Pages[1].At = at(26)
+		}},
+		{"a step left open by an abandoned move that overran its deadline first", MovePaged, stepOptions, func(h *History) {
+			h.Moves[0].Timeline = h.Moves[0].Timeline[:3]
+			h.Moves[0].Timeline[2].End = time.Time{}
+			h.Moves[0].Finished, h.Moves[0].Updated, h.Moves[0].Abandoned = time.Time{}, at(25), "target died"
 			h.Pages[1].At = at(26)
 		}},
 		{"the page of an ended move never resolved", PageResolved, Options{}, func(h *History) {

@@ -69,12 +69,21 @@ func (c *checker) paged() {
 			started = seen
 		}
 		c.movePaged(m.ID, started, func(p Page) bool { return p.Action == actionTrigger }, "its start")
+		ended := m.Finished
+		if ended.IsZero() && m.Abandoned != "" {
+			ended = m.Updated
+		}
 		for _, st := range m.Timeline {
 			limit, ok := c.o.StepDeadlines[st.Step]
 			if !ok {
 				continue
 			}
 			end := st.End
+			if end.IsZero() {
+				// A step left open ran until its move ended (abandoned when
+				// its target died), or is still running.
+				end = ended
+			}
 			if end.IsZero() {
 				end = h.End
 			}
@@ -84,10 +93,6 @@ func (c *checker) paged() {
 			c.movePaged(m.ID, st.Start.Add(limit), func(p Page) bool {
 				return p.Action == actionTrigger && (p.Kind == pageOverdue || p.Kind == pageFailed)
 			}, "step "+string(st.Step)+" past its "+limit.String()+" deadline")
-		}
-		ended := m.Finished
-		if ended.IsZero() && m.Abandoned != "" {
-			ended = m.Updated
 		}
 		if ended.IsZero() || (!h.End.IsZero() && c.pageDue(ended).After(h.End)) {
 			continue
