@@ -1,11 +1,13 @@
 package alert
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/volfailover/volfailover/internal/testlog"
@@ -422,4 +425,49 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("%s not exported", name)
 	return 0
+}
+
+// endingWatcher ends the first watch at once, as etcd does to a watch that
+// requires a leader when its member loses one; later watches are real.
+type endingWatcher struct {
+	clientv3.Watcher
+	ended atomic.Bool
+}
+
+func (w *endingWatcher) Watch(ctx context.Context, key string, opts ...clientv3.OpOption) clientv3.WatchChan {
+	if w.ended.CompareAndSwap(false, true) {
+		ch := make(chan clientv3.WatchResponse)
+		close(ch)
+		return ch
+	}
+	return w.Watcher.Watch(ctx, key, opts...)
+}
+
+// TestOutboxWatchesAgainSoon: after its watch ended, a page is delivered in
+// well under PollInterval (a minute here), because the watch is tried again
+// within watchRetry.
+func TestOutboxWatchesAgainSoon(t *testing.T) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: testEtcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cli.Close() })
+	w := &endingWatcher{Watcher: cli.Watcher}
+	cli.Watcher = w
+	rcv := newReceiver(t, http.StatusOK)
+	o := DefaultOptions()
+	o.Client, o.Prefix, o.PollInterval = cli, testPrefix(t), time.Minute
+	o.Sinks, o.Logger = []Sink{newTestWebhook(t, rcv.srv.URL, nil)}, zerolog.Nop()
+	ob, err := NewOutbox(o)
+	require.NoError(t, err)
+	// The first page is in the outbox before Run: its first pass, after the
+	// watch it started has ended, delivers it. The second comes after that
+	// pass, so only a watch (or a pass a minute later) can find it.
+	require.NoError(t, ob.Page(t.Context(), validEvent()))
+	runOutbox(t, ob)
+	require.Eventually(t, func() bool { return rcv.count() == 1 }, waitFor, 10*time.Millisecond, "waiting for the first page")
+	require.True(t, w.ended.Load(), "the outbox's first watch ended")
+	second := validEvent()
+	second.DedupKey += "-second"
+	require.NoError(t, ob.Page(t.Context(), second))
+	require.Eventually(t, func() bool { return rcv.count() == 2 }, waitFor, 10*time.Millisecond,
+		"waiting for the page sent after the watch ended (PollInterval is %s)", o.PollInterval)
 }

@@ -12,6 +12,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
+// watchRetry is how soon the outbox watches again after its watch ended, as
+// it does whenever etcd's leader changes or a member stalls (the watch
+// requires a leader). Chaos seed 2611305 saw a page wait 5 s for the timer.
+const watchRetry = 500 * time.Millisecond
+
 // Run delivers the outbox to every sink until ctx ends, then returns nil.
 // It reacts to new entries through an etcd watch and re-reads the outbox every
 // PollInterval and whenever a retry is due. Only the leader should run it; a
@@ -44,6 +49,11 @@ func (o *Outbox) Run(ctx context.Context) error {
 		wait := o.pass(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if wch == nil {
+			// Without a watch a new page waits for the next pass, up to
+			// PollInterval (10 s): try the watch again soon instead.
+			wait = min(wait, watchRetry)
 		}
 		t := o.clock.NewTimer(wait)
 		select {
